@@ -1,0 +1,25 @@
+//! Everything in HealthSphere that knows a device protocol, and the vocabulary every
+//! reading is normalized into.
+//!
+//! An adapter turns device bytes into [`Reading`]s: a [`Metric`] from the canonical
+//! vocabulary, a value in a [`Unit`] the device chose, the device's own timestamp when
+//! it sent one, and the device's opinion of the value ([`Validity`]). The collector
+//! converts the value into the metric's canonical unit and stores it.
+//!
+//! # Layout
+//!
+//! - [`vocab`]: the canonical metrics with their IEEE 11073 MDC code, LOINC code,
+//!   canonical UCUM unit and physiological plausibility range.
+//! - [`units`]: UCUM units and conversion into a metric's canonical unit.
+//! - [`reading`]: what an adapter hands to the collector.
+//! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
+//!   vitals for the demo ward and the tests.
+
+pub mod reading;
+pub mod sim;
+pub mod units;
+pub mod vocab;
+
+pub use reading::{Reading, Validity};
+pub use units::{Unit, UnitError};
+pub use vocab::{Metric, Sampling};
