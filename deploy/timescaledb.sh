@@ -59,6 +59,10 @@
 #     transaction), timescaledb.telemetry_level = off, max_worker_processes
 #     = 32 (one TimescaleDB scheduler per database plus parallel workers),
 #     timezone = UTC. fsync stays on.
+#   - Harmless log noise with the Apache edition: each database that has the
+#     extension logs "job 3 threw an error ... not supported under the
+#     current "apache" license" once per start (TimescaleDB's built-in job
+#     history retention job is a community-edition feature).
 #   - No bind mounts: the chroot gets its own /dev/null, /dev/zero,
 #     /dev/random, /dev/urandom device nodes, dynamic shared memory uses
 #     System V segments (so no /dev/shm is needed) and PostgreSQL does not
@@ -103,6 +107,8 @@ READY_MARK="${ROOT}/.healthsphere-tsdb-ready"    # written when the root is comp
 DOCKER_NAME=healthsphere-tsdb
 DOCKER_IMAGE=timescale/timescaledb:latest-pg17
 
+CHROOT="$(command -v chroot || echo /usr/sbin/chroot)"   # env -i below clears PATH
+
 log() { printf 'timescaledb.sh: %s\n' "$*" >&2; }
 die() { printf 'timescaledb.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -142,13 +148,13 @@ in_root_pg() {
     ids="$(pg_ids)"
     env -i PATH="${PGBIN}:/usr/bin:/bin" LANG=C.UTF-8 LC_ALL=C.UTF-8 \
         HOME=/var/lib/postgresql PGDATA="${PGDATA_IN}" \
-        chroot --userspec="${ids}" --groups="${ids#*:}" "${ROOT}" "$@"
+        "${CHROOT}" --userspec="${ids}" --groups="${ids#*:}" "${ROOT}" "$@"
 }
 
 # Run a command inside the root as root.
 in_root() {
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME=/root \
-        chroot "${ROOT}" "$@"
+        "${CHROOT}" "${ROOT}" "$@"
 }
 
 # PIDs of all processes whose root directory is $ROOT (i.e. ours).
@@ -241,7 +247,8 @@ provision_root() {
     # The package created a default cluster "main" on port 5432; we never use it.
     rm -rf "${ROOT}/etc/postgresql/${PGVER}/main" "${ROOT}/var/lib/postgresql/${PGVER}/main"
     date -u +%FT%TZ >"${READY_MARK}"
-    log "root ready: $(in_root dpkg-query -W -f='${Package} ${Version}' postgresql-${PGVER}-timescaledb)"
+    # shellcheck disable=SC2016  # dpkg-query's own ${...} format
+    log "root ready: $(in_root dpkg-query -W -f='${Package} ${Version}' "postgresql-${PGVER}-timescaledb")"
 }
 
 # Device nodes PostgreSQL and the shell need (debootstrap normally makes them).
@@ -300,12 +307,13 @@ EOF
 
 # Poll pg_isready until the server accepts connections, or fail with the log.
 wait_ready() {
-    local deadline=$((SECONDS + TIMEOUT)) rc
+    local started="${SECONDS}" deadline=$((SECONDS + TIMEOUT)) rc
     while :; do
         rc=0
         in_root_pg pg_isready -q -h 127.0.0.1 -p "${PORT}" -U postgres -d postgres || rc=$?
         [ "${rc}" -eq 0 ] && return 0
-        if ! postmaster_pid >/dev/null && [ "${rc}" -ne 1 ] && [ $((SECONDS + TIMEOUT - deadline)) -ge 3 ]; then
+        # No postmaster 3 s after pg_ctl returned: it died (bad config, port...).
+        if [ $((SECONDS - started)) -ge 3 ] && ! postmaster_pid >/dev/null; then
             log "the server exited during startup; last lines of ${PGLOG}:"
             tail -n 30 "${PGLOG}" >&2 || true
             die "PostgreSQL did not start"
@@ -320,10 +328,11 @@ wait_ready() {
 }
 
 # SQL smoke test in a throw-away database; prints version and license.
+# Arguments: the command that runs psql (e.g. `in_root_pg psql`), then the port.
 smoke_sql() {
-    local db="healthsphere_tsdb_selftest_$$"
-    local psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT}" -U postgres)
-    "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS ${db}" -c "CREATE DATABASE ${db}" >&2
+    local port="${*: -1}" db="healthsphere_tsdb_selftest_$$"
+    local psql=("${@:1:$#-1}" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${port}" -U postgres)
+    "${psql[@]}" -d postgres -c "CREATE DATABASE ${db}" >&2
     local rc=0 out
     out="$("${psql[@]}" -d "${db}" -At -F ' ' <<'SQL'
 CREATE EXTENSION IF NOT EXISTS timescaledb;
@@ -345,11 +354,8 @@ SQL
 
 chroot_check() {
     postmaster_pid >/dev/null || die "not running (use: bash deploy/timescaledb.sh start)"
-    PORT="$(running_port)"
     # Use the root's own PostgreSQL 17 psql; the host's may be older or absent.
-    psql() { in_root_pg psql "$@"; }
-    smoke_sql
-    unset -f psql
+    smoke_sql in_root_pg psql "$(running_port)"
 }
 
 chroot_start() {
@@ -406,12 +412,13 @@ chroot_stop() {
     for sig in TERM KILL; do
         pids="$(root_pids)"
         [ -n "${pids}" ] || break
-        log "sending SIG${sig} to leftover processes in the root: $(echo ${pids})"
+        log "sending SIG${sig} to leftover processes in the root: $(tr '\n' ' ' <<<"${pids}")"
         # shellcheck disable=SC2086
         kill "-${sig}" ${pids} 2>/dev/null || true
         for _ in $(seq 50); do [ -z "$(root_pids)" ] && break; sleep 0.1; done
     done
-    [ -z "$(root_pids)" ] || die "processes still running in ${ROOT}: $(echo $(root_pids))"
+    pids="$(root_pids)"
+    [ -z "${pids}" ] || die "processes still running in ${ROOT}: $(tr '\n' ' ' <<<"${pids}")"
     log "stopped"
 }
 
@@ -454,9 +461,7 @@ docker_start() {
         fi
         sleep 0.5
     done
-    psql() { docker exec -i "${DOCKER_NAME}" psql "$@"; }
-    PORT=5432 smoke_sql
-    unset -f psql
+    smoke_sql docker exec -i "${DOCKER_NAME}" psql 5432
     url_for "${PORT}"
 }
 
@@ -468,7 +473,7 @@ if use_docker; then
         stop) docker stop "${DOCKER_NAME}" >&2 || true ;;
         status) if docker_running; then echo "running: container ${DOCKER_NAME}, url $(url_for "${PORT}")"; else echo "stopped"; exit 3; fi ;;
         url) url_for "${PORT}" ;;
-        check) psql() { docker exec -i "${DOCKER_NAME}" psql "$@"; }; PORT=5432 smoke_sql ;;
+        check) smoke_sql docker exec -i "${DOCKER_NAME}" psql 5432 ;;
         *) die "unknown command '${cmd}' (use start, stop, status, url or check)" ;;
     esac
 else

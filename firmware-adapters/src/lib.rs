@@ -11,10 +11,12 @@
 //! - [`vocab`]: the canonical metrics with their IEEE 11073 MDC code, LOINC code,
 //!   canonical UCUM unit and physiological plausibility range.
 //! - [`units`]: UCUM units and conversion into a metric's canonical unit.
+//! - [`backoff`]: bounded exponential backoff for reconnects.
 //! - [`reading`]: what an adapter hands to the collector.
 //! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
 //!   vitals for the demo ward and the tests.
 
+pub mod backoff;
 pub mod reading;
 pub mod sim;
 pub mod units;

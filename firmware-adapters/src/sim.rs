@@ -63,7 +63,12 @@ struct Walk {
 
 impl Walk {
     const fn new(base: f64, step: f64, drift: f64) -> Self {
-        Self { value: base, base, step, drift }
+        Self {
+            value: base,
+            base,
+            step,
+            drift,
+        }
     }
 
     fn advance(&mut self, noise: &mut Noise, deteriorating: bool) -> f64 {
@@ -160,7 +165,10 @@ mod tests {
     }
 
     fn value(tick: &[Reading], metric: Metric) -> f64 {
-        tick.iter().find(|r| r.metric == metric).expect("metric present").value
+        tick.iter()
+            .find(|r| r.metric == metric)
+            .expect("metric present")
+            .value
     }
 
     #[test]
@@ -173,7 +181,12 @@ mod tests {
     fn stable_patient_stays_plausible() {
         for tick in run(3, Scenario::Stable, 5_000) {
             for r in tick {
-                assert!(r.metric.is_plausible(r.value), "{:?} = {}", r.metric, r.value);
+                assert!(
+                    r.metric.is_plausible(r.value),
+                    "{:?} = {}",
+                    r.metric,
+                    r.value
+                );
             }
         }
     }

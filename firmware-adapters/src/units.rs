@@ -167,7 +167,11 @@ impl FromStr for Unit {
             "K" => Self::Kelvin,
             "%" => Self::Percent,
             "1" | "{ratio}" => Self::Fraction,
-            other => return Err(UnitError::Unknown { unit: other.to_owned() }),
+            other => {
+                return Err(UnitError::Unknown {
+                    unit: other.to_owned(),
+                })
+            }
         };
         Ok(unit)
     }
@@ -218,26 +222,44 @@ mod tests {
 
     #[test]
     fn fahrenheit_to_celsius() {
-        assert!(close(Unit::Fahrenheit.convert(98.6, Unit::Celsius).unwrap(), 37.0));
-        assert!(close(Unit::Fahrenheit.convert(-40.0, Unit::Celsius).unwrap(), -40.0));
-        assert!(close(Unit::Kelvin.convert(310.15, Unit::Celsius).unwrap(), 37.0));
+        assert!(close(
+            Unit::Fahrenheit.convert(98.6, Unit::Celsius).unwrap(),
+            37.0
+        ));
+        assert!(close(
+            Unit::Fahrenheit.convert(-40.0, Unit::Celsius).unwrap(),
+            -40.0
+        ));
+        assert!(close(
+            Unit::Kelvin.convert(310.15, Unit::Celsius).unwrap(),
+            37.0
+        ));
     }
 
     #[test]
     fn fraction_to_percent() {
-        assert!(close(Unit::Fraction.convert(0.97, Unit::Percent).unwrap(), 97.0));
+        assert!(close(
+            Unit::Fraction.convert(0.97, Unit::Percent).unwrap(),
+            97.0
+        ));
     }
 
     #[test]
     fn per_second_to_per_minute() {
-        assert!(close(Unit::PerSecond.convert(1.2, Unit::PerMinute).unwrap(), 72.0));
+        assert!(close(
+            Unit::PerSecond.convert(1.2, Unit::PerMinute).unwrap(),
+            72.0
+        ));
     }
 
     #[test]
     fn other_dimension_is_refused() {
         assert_eq!(
             Unit::KiloPascal.convert(5.0, Unit::PerMinute),
-            Err(UnitError::Incompatible { from: Unit::KiloPascal, to: Unit::PerMinute })
+            Err(UnitError::Incompatible {
+                from: Unit::KiloPascal,
+                to: Unit::PerMinute
+            })
         );
         assert!(Unit::Percent.convert(5.0, Unit::MmHg).is_err());
     }
@@ -248,7 +270,10 @@ mod tests {
         assert_eq!("mmHg".parse(), Ok(Unit::MmHg));
         assert_eq!("bpm".parse(), Ok(Unit::PerMinute));
         assert_eq!("[degF]".parse(), Ok(Unit::Fahrenheit));
-        assert_eq!("cel".parse::<Unit>(), Err(UnitError::Unknown { unit: "cel".into() }));
+        assert_eq!(
+            "cel".parse::<Unit>(),
+            Err(UnitError::Unknown { unit: "cel".into() })
+        );
         for u in [Unit::MmHg, Unit::Celsius, Unit::Fraction, Unit::CmH2O] {
             assert_eq!(u.ucum().parse(), Ok(u));
         }

@@ -121,7 +121,7 @@ impl Metric {
     /// The static facts about this metric.
     pub fn info(self) -> MetricInfo {
         use Sampling::{Continuous, Episodic};
-        use Unit::{Celsius, MmHg, Percent, PerMinute};
+        use Unit::{Celsius, MmHg, PerMinute, Percent};
         let (name, mdc_ref, mdc_code, loinc, unit, plausible, sampling) = match self {
             Self::HeartRate => (
                 "heart_rate",
@@ -337,7 +337,9 @@ mod tests {
         }
         assert_eq!(
             "heartrate".parse::<Metric>(),
-            Err(UnknownMetric { name: "heartrate".into() })
+            Err(UnknownMetric {
+                name: "heartrate".into()
+            })
         );
     }
 

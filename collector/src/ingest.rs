@@ -1,0 +1,170 @@
+//! The intake handle adapters call, and the live bus.
+//!
+//! [`Ingest::accept`] normalizes a device's readings, appends the accepted samples
+//! to the spool (durably) and only then returns, so the adapter may acknowledge the
+//! device. The samples are then published on the live bus, where alerting and the
+//! API see them within milliseconds, whether or not the database is reachable.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use firmware_adapters::{Reading, Sampling};
+use tokio::sync::broadcast;
+use tracing::{debug, warn};
+
+use crate::metrics::CollectorMetrics;
+use crate::normalize::{Normalizer, Rejection};
+use crate::sample::{Origin, Sample};
+use crate::spool::{Entries, Spool, SpoolError};
+
+/// Samples accepted together, as the live bus carries them.
+pub type LiveBatch = Arc<[Sample]>;
+
+/// What happened to each reading of one [`Ingest::accept`] call.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// Readings stored.
+    pub accepted: usize,
+    /// Readings refused, with their index in the input and the reason.
+    pub rejected: Vec<(usize, Rejection)>,
+}
+
+/// The collector's intake. Cheap to clone; clones share the spool and the bus.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    spool: Arc<Spool>,
+    normalizer: Normalizer,
+    metrics: CollectorMetrics,
+    live: broadcast::Sender<LiveBatch>,
+}
+
+impl Ingest {
+    /// An intake over `spool`. `live_capacity` is how many batches a slow live-bus
+    /// subscriber may fall behind before it misses some (it is told how many).
+    pub fn new(
+        spool: Arc<Spool>,
+        normalizer: Normalizer,
+        metrics: CollectorMetrics,
+        live_capacity: usize,
+    ) -> Self {
+        let (live, _) = broadcast::channel(live_capacity.max(1));
+        Self {
+            inner: Arc::new(Inner {
+                spool,
+                normalizer,
+                metrics,
+                live,
+            }),
+        }
+    }
+
+    /// Subscribes to the live bus.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveBatch> {
+        self.inner.live.subscribe()
+    }
+
+    /// The spool samples are appended to.
+    pub fn spool(&self) -> &Arc<Spool> {
+        &self.inner.spool
+    }
+
+    /// Normalizes and stores the readings one device sent at `received`.
+    ///
+    /// Readings that cannot be normalized are refused individually and reported in
+    /// the [`Outcome`]; the rest are appended together.
+    ///
+    /// # Errors
+    ///
+    /// When the spool refuses the batch (full, or a disk failure). The device must
+    /// not be acknowledged then. The samples are still published on the live bus so
+    /// alarms keep working; they are not stored.
+    pub async fn accept(
+        &self,
+        origin: &Origin,
+        readings: &[Reading],
+        received: SystemTime,
+    ) -> Result<Outcome, SpoolError> {
+        let mut outcome = Outcome::default();
+        let mut samples = Vec::with_capacity(readings.len());
+        for (i, r) in readings.iter().enumerate() {
+            match self.inner.normalizer.normalize(r, origin, received) {
+                Ok(s) => samples.push(s),
+                Err(reason) => {
+                    self.reject(&reason, 1);
+                    debug!(device_id = %origin.device_id, metric = %r.metric, error = %reason,
+                        "Reading rejected");
+                    outcome.rejected.push((i, reason));
+                }
+            }
+        }
+        outcome.accepted = self.accept_samples(samples).await?;
+        Ok(outcome)
+    }
+
+    /// Stores samples that are already normalized; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Ingest::accept`].
+    pub async fn accept_samples(&self, samples: Vec<Sample>) -> Result<usize, SpoolError> {
+        if samples.is_empty() {
+            return Ok(0);
+        }
+        let mut entries = Entries::default();
+        for s in &samples {
+            entries.push(s.metric.sampling() == Sampling::Episodic, |out| {
+                s.encode(out)
+            });
+        }
+        let spool = Arc::clone(&self.inner.spool);
+        let appended = tokio::task::spawn_blocking(move || spool.append(&entries))
+            .await
+            .expect("spool appends do not panic");
+        let count = samples.len();
+        let batch: LiveBatch = samples.into();
+        // No subscriber is not an error: alerting may not be running in a test.
+        let _ = self.inner.live.send(batch);
+        let m = &self.inner.metrics;
+        match appended {
+            Ok(a) => {
+                m.samples_accepted.inc_by(count as u64);
+                if a.shed.segments > 0 {
+                    m.spool_shed.inc_by(a.shed.dropped);
+                    m.spool_carried.inc_by(a.shed.carried);
+                    warn!(
+                        dropped = a.shed.dropped,
+                        carried = a.shed.carried,
+                        segments = a.shed.segments,
+                        "Spool full: oldest continuous samples shed"
+                    );
+                }
+                let stats = self.inner.spool.stats();
+                m.spool_bytes
+                    .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
+                m.spool_pending
+                    .set(i64::try_from(stats.pending).unwrap_or(i64::MAX));
+                Ok(count)
+            }
+            Err(e) => {
+                let reason = match e {
+                    SpoolError::Full { .. } => Rejection::SpoolFull,
+                    SpoolError::Io { .. } => Rejection::SpoolIo,
+                };
+                self.reject(&reason, count as u64);
+                Err(e)
+            }
+        }
+    }
+
+    fn reject(&self, reason: &Rejection, count: u64) {
+        let m = &self.inner.metrics;
+        m.samples_rejected
+            .with_label_values(&[reason.reason()])
+            .inc_by(count);
+    }
+}
