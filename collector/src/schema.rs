@@ -112,6 +112,17 @@ pub enum SchemaError {
     },
 }
 
+impl SchemaError {
+    /// Whether the failure was losing or not reaching the server, which a retry
+    /// may cure, rather than a problem with the database itself.
+    pub fn is_connection(&self) -> bool {
+        match self {
+            Self::Db { source, .. } => source.is_closed() || source.as_db_error().is_none(),
+            _ => false,
+        }
+    }
+}
+
 fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> SchemaError {
     move |source| SchemaError::Db { context, source }
 }

@@ -1,1 +1,188 @@
-fn main() {}
+//! The `gateway` command: run the ward gateway, migrate its database, check a
+//! configuration file, or run the demo ward.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use gateway::config::{self, GatewayConfig, DATABASE_URL_ENV};
+use gateway::run::{self, Options};
+use tracing_subscriber::EnvFilter;
+
+/// The demo ward's configuration, shipped in `deploy/`.
+const DEMO_CONFIG: &str = include_str!("../../deploy/demo.toml");
+/// Where the demo stores its data when `HEALTHSPHERE_DATABASE_URL` is not set:
+/// the local TimescaleDB that `deploy/timescaledb.sh` starts.
+const DEMO_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:55432/healthsphere_demo";
+
+#[derive(Debug, Parser)]
+#[command(name = "gateway", version, about = "HealthSphere ward gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway until SIGTERM or Ctrl-C.
+    Run {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Bring the database schema up to date and report the TimescaleDB edition.
+    Migrate {
+        /// The configuration file whose database to migrate.
+        #[arg(long, short, required_unless_present = "database_url")]
+        config: Option<PathBuf>,
+        /// The database URL, instead of a configuration file.
+        #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Check a configuration file and list every problem in it.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Run a demo ward of simulated monitors into the local TimescaleDB and print
+    /// what it stores every few seconds.
+    Demo {
+        /// How often to print the stored values.
+        #[arg(long, default_value_t = 5)]
+        report_every_secs: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::new(e).context("start the async runtime")),
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "the last word of a failed command goes to its terminal"
+)]
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { config } => {
+            let config = config::load(&config, env)?;
+            run::run(config, Options::default(), shutdown_signal()).await
+        }
+        Command::Migrate {
+            config,
+            database_url,
+        } => {
+            let url = match (database_url, config) {
+                (Some(url), _) => url,
+                (None, Some(file)) => database_url_of(&config::load(&file, env)?, &file)?,
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let report = run::migrate(&url).await.context("migrate the database")?;
+            report_migration(&report);
+            Ok(())
+        }
+        Command::CheckConfig { file } => {
+            let config = config::load(&file, env)?;
+            report_config_ok(&file, &config);
+            Ok(())
+        }
+        Command::Demo { report_every_secs } => {
+            let demo_env = |key: &str| {
+                let value = env(key);
+                if key == DATABASE_URL_ENV {
+                    return value.or_else(|| Some(DEMO_DATABASE_URL.to_owned()));
+                }
+                value
+            };
+            let config = config::load_str(DEMO_CONFIG, Path::new("deploy/demo.toml"), demo_env)?;
+            let url = database_url_of(&config, Path::new("deploy/demo.toml"))?;
+            gateway::demo::ensure_database(&url).await?;
+            let options = Options {
+                report_every: Some(Duration::from_secs(report_every_secs)),
+            };
+            run::run(config, options, shutdown_signal()).await
+        }
+    }
+}
+
+fn database_url_of(config: &GatewayConfig, file: &Path) -> anyhow::Result<String> {
+    let db = config.database.as_ref().with_context(|| {
+        format!(
+            "{}: no [database] section and {DATABASE_URL_ENV} is not set",
+            file.display()
+        )
+    })?;
+    Ok(db.url.expose().to_owned())
+}
+
+#[expect(clippy::print_stdout, reason = "the command's result is its output")]
+fn report_migration(report: &collector::schema::MigrationReport) {
+    println!(
+        "schema up to date: applied {:?}; TimescaleDB {} ({} edition); features in use: {}",
+        report.applied,
+        report.timescaledb_version,
+        report.edition,
+        report.features.join(", ")
+    );
+}
+
+#[expect(clippy::print_stdout, reason = "the command's result is its output")]
+fn report_config_ok(file: &Path, config: &GatewayConfig) {
+    let db = if config.database.is_some() {
+        "configured"
+    } else {
+        "not configured"
+    };
+    println!(
+        "{}: ok (site {}, ward {}, {} simulated devices, database {db})",
+        file.display(),
+        config.site.tenant_id,
+        config.site.ward_id,
+        config.simulator.len()
+    );
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

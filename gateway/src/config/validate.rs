@@ -1,0 +1,114 @@
+//! Semantic checks that the types alone cannot express.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use collector::sample::MAX_ID_BYTES;
+
+use super::load::Problem;
+use super::GatewayConfig;
+
+/// Smallest useful segment: a few thousand samples.
+const MIN_SEGMENT_BYTES: u64 = 64 * 1024;
+/// The spool must hold at least this many segments, so shedding one frees a
+/// small part of it, not half.
+const MIN_SEGMENTS: u64 = 4;
+/// Upper bound of one database batch; larger batches only add latency.
+const MAX_BATCH_ROWS: usize = 100_000;
+
+/// Appends a [`Problem`] for everything wrong with `c`.
+pub(super) fn check(c: &GatewayConfig, problems: &mut Vec<Problem>) {
+    let mut bad = |path: &str, msg: String| problems.push(Problem::new(path, msg));
+
+    identifier(&c.site.tenant_id, "site.tenant_id", &mut bad);
+    identifier(&c.site.ward_id, "site.ward_id", &mut bad);
+
+    let s = &c.spool;
+    if s.dir.as_os_str().is_empty() {
+        bad("spool.dir", "must not be empty".into());
+    }
+    if s.segment_bytes < MIN_SEGMENT_BYTES {
+        bad(
+            "spool.segment_bytes",
+            format!("must be at least {MIN_SEGMENT_BYTES}"),
+        );
+    }
+    if s.max_bytes < s.segment_bytes.saturating_mul(MIN_SEGMENTS) {
+        let msg = format!("must be at least {MIN_SEGMENTS} times spool.segment_bytes");
+        bad("spool.max_bytes", msg);
+    }
+
+    if let Some(db) = &c.database {
+        if db.url.expose().is_empty() {
+            let msg = format!("is empty; set it here or in {}", super::DATABASE_URL_ENV);
+            bad("database.url", msg);
+        } else if let Err(e) = db.url.expose().parse::<tokio_postgres::Config>() {
+            // The parser's message does not echo the URL, so no password leaks.
+            bad(
+                "database.url",
+                format!("not a valid connection string: {e}"),
+            );
+        }
+        if db.batch_max_rows == 0 || db.batch_max_rows > MAX_BATCH_ROWS {
+            bad(
+                "database.batch_max_rows",
+                format!("must be between 1 and {MAX_BATCH_ROWS}"),
+            );
+        }
+        for (key, v) in [
+            ("database.batch_max_wait_ms", db.batch_max_wait_ms),
+            ("database.retry_initial_ms", db.retry_initial_ms),
+            ("database.connect_timeout_ms", db.connect_timeout_ms),
+        ] {
+            if v == 0 {
+                bad(key, "must be at least 1".into());
+            }
+        }
+        if db.retry_max_ms < db.retry_initial_ms {
+            bad(
+                "database.retry_max_ms",
+                "must be at least database.retry_initial_ms".into(),
+            );
+        }
+    }
+
+    if let Err(e) = c.api.listen.parse::<SocketAddr>() {
+        bad("api.listen", format!("not an address and port: {e}"));
+    }
+
+    let mut devices = HashSet::new();
+    for (i, sim) in c.simulator.iter().enumerate() {
+        identifier(
+            &sim.device_id,
+            &format!("simulator[{i}].device_id"),
+            &mut bad,
+        );
+        identifier(&sim.bed_id, &format!("simulator[{i}].bed_id"), &mut bad);
+        if !devices.insert(sim.device_id.as_str()) {
+            let msg = format!("`{}` is used by an earlier simulator", sim.device_id);
+            bad(&format!("simulator[{i}].device_id"), msg);
+        }
+        if sim.interval_ms == 0 {
+            bad(
+                &format!("simulator[{i}].interval_ms"),
+                "must be at least 1".into(),
+            );
+        }
+    }
+}
+
+/// Identifiers end up in the spool (length-prefixed), in database keys, in
+/// metrics labels and in URLs, so they stay short and plain.
+fn identifier(value: &str, path: &str, bad: &mut impl FnMut(&str, String)) {
+    let plain = |ch: char| ch.is_ascii_alphanumeric() || "-_./:".contains(ch);
+    if value.is_empty() {
+        bad(path, "must not be empty".into());
+    } else if value.len() > MAX_ID_BYTES.min(64) {
+        bad(path, "must be at most 64 characters".into());
+    } else if !value.chars().all(plain) {
+        bad(
+            path,
+            format!("`{value}` may only hold letters, digits and - _ . / :"),
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! The HealthSphere ward gateway: configuration and wiring of the collector,
+//! alerting and the API. The binary (`main.rs`) only parses the command line and
+//! calls in here.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML configuration, its loading and validation.
+//! - [`demo`]: support for the demo ward.
+//! - [`run`]: starts every part, runs until a shutdown signal, drains.
+//! - [`sim`]: drives the configured simulated monitors into the collector.
+//! - [`report`]: the demo's periodic print-out of what the database stored.
+
+pub mod config;
+pub mod demo;
+pub mod report;
+pub mod run;
+pub mod sim;

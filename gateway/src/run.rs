@@ -1,0 +1,283 @@
+//! Starting every part of the gateway, running until a shutdown signal, draining.
+//!
+//! Start: open and recover the spool, bring the schema up to date when a database
+//! is configured, start the writer, the simulated monitors and the API. Shutdown
+//! (SIGTERM or Ctrl-C): readiness turns 503, intake stops first, then the writer
+//! gets `database.shutdown_flush_ms` to hand what is spooled to the database;
+//! whatever is left stays in the spool for the next start.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use collector::normalize::ClockPolicy;
+use collector::schema::{self, MigrationReport, SchemaError};
+use collector::{CollectorMetrics, Ingest, Normalizer, Spool, SpoolConfig, Writer, WriterConfig};
+use dashboard_api::AppState;
+use firmware_adapters::backoff::Backoff;
+use prometheus::Registry;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_postgres::NoTls;
+use tracing::{error, info, warn};
+
+use crate::config::{DatabaseSection, GatewayConfig};
+
+/// How many live batches a slow subscriber may fall behind.
+const LIVE_BUS_CAPACITY: usize = 4_096;
+
+/// Extra behaviour for the demo.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Print what the database holds this often.
+    pub report_every: Option<Duration>,
+}
+
+/// Runs the gateway until `shutdown_signal` completes, then drains and returns.
+///
+/// # Errors
+///
+/// When the spool cannot be opened, the API address cannot be bound, or the
+/// database answers but cannot hold our schema (for example TimescaleDB is
+/// missing). An unreachable database is not an error: the gateway spools.
+pub async fn run(
+    config: GatewayConfig,
+    options: Options,
+    shutdown_signal: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    let metrics = CollectorMetrics::register(&registry).context("register metrics")?;
+    let spool = open_spool(&config, &metrics).await?;
+    let ingest = Ingest::new(
+        Arc::clone(&spool),
+        Normalizer::new(ClockPolicy::default()),
+        metrics.clone(),
+        LIVE_BUS_CAPACITY,
+    );
+
+    let (stop_intake, intake_stopped) = watch::channel(false);
+    let (stop_writer, writer_stopped) = watch::channel(false);
+    let writer = match &config.database {
+        Some(db) => Some(start_database(db, &spool, &metrics, writer_stopped.clone()).await?),
+        None => {
+            info!("No database configured: samples are spooled and served live only");
+            None
+        }
+    };
+    let reporter = match (&config.database, options.report_every) {
+        (Some(db), Some(every)) => {
+            let task = crate::report::run(
+                db.url.expose().to_owned(),
+                config.site.tenant_id.clone(),
+                every,
+                intake_stopped.clone(),
+            );
+            Some(tokio::spawn(task))
+        }
+        _ => None,
+    };
+
+    let state = AppState::new(registry, metrics, config.database.is_some());
+    let api = start_api(&config, state.clone(), intake_stopped.clone()).await?;
+    let sources = crate::sim::spawn(
+        &config.simulator,
+        &config.site.tenant_id,
+        &ingest,
+        &intake_stopped,
+    );
+    info!(ward_id = %config.site.ward_id, devices = sources.len(), "Gateway running");
+
+    shutdown_signal.await;
+    info!("Shutdown requested: stopping intake");
+    state.begin_shutdown();
+    stop_intake.send_replace(true);
+    for task in sources {
+        let _ = task.await;
+    }
+    if let Some(task) = reporter {
+        let _ = task.await;
+    }
+    stop_writer.send_replace(true);
+    if let (Some(task), Some(db)) = (writer, &config.database) {
+        drain(task, Duration::from_millis(db.shutdown_flush_ms)).await;
+    }
+    let _ = api.await;
+    let left = spool.stats().pending;
+    info!(
+        pending = left,
+        "Gateway stopped; pending samples stay in the spool"
+    );
+    Ok(())
+}
+
+async fn open_spool(
+    config: &GatewayConfig,
+    metrics: &CollectorMetrics,
+) -> anyhow::Result<Arc<Spool>> {
+    let s = &config.spool;
+    let spool_config = SpoolConfig {
+        dir: s.dir.clone(),
+        max_bytes: s.max_bytes,
+        segment_bytes: s.segment_bytes,
+        fsync: s.fsync,
+    };
+    let (spool, report) = tokio::task::spawn_blocking(move || Spool::open(spool_config))
+        .await
+        .context("spool recovery panicked")?
+        .with_context(|| format!("open the spool in {}", s.dir.display()))?;
+    for cut in &report.cuts {
+        metrics.spool_cut_bytes.inc_by(cut.bytes);
+        warn!(path = %cut.path.display(), offset = cut.offset, bytes = cut.bytes, torn = cut.torn,
+            "Spool tail cut during recovery");
+    }
+    info!(
+        pending = report.pending,
+        next_seq = report.next_seq,
+        spool_id = spool.id(),
+        "Spool open"
+    );
+    Ok(Arc::new(spool))
+}
+
+/// Migrates once now: a database that answers but cannot hold the schema stops
+/// the start. An unreachable one is retried in the background before the writer
+/// starts, while intake already runs.
+async fn start_database(
+    db: &DatabaseSection,
+    spool: &Arc<Spool>,
+    metrics: &CollectorMetrics,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let url = db.url.expose().to_owned();
+    let first = migrate(&url).await;
+    match first {
+        Ok(ref report) => log_schema(report),
+        Err(e) if e.is_permanent() => {
+            return Err(anyhow::Error::new(e).context("prepare the database"));
+        }
+        Err(ref e) => warn!(error = %e, "Database unreachable at start; spooling until it answers"),
+    }
+    let writer = Writer::new(writer_config(db), Arc::clone(spool), metrics.clone());
+    let mut backoff = Backoff::new(
+        Duration::from_millis(db.retry_initial_ms),
+        Duration::from_millis(db.retry_max_ms),
+    )
+    .context("database retry delays")?;
+    let mut migrated = first.is_ok();
+    let mut shutdown_wait = shutdown.clone();
+    Ok(tokio::spawn(async move {
+        while !migrated {
+            tokio::select! {
+                () = tokio::time::sleep(backoff.next_delay()) => {}
+                _ = shutdown_wait.changed() => return,
+            }
+            match migrate(&url).await {
+                Ok(report) => {
+                    log_schema(&report);
+                    migrated = true;
+                }
+                Err(e) => {
+                    warn!(error = %e, attempt = backoff.attempt(), "Database still unavailable")
+                }
+            }
+        }
+        writer.run(shutdown).await;
+    }))
+}
+
+fn writer_config(db: &DatabaseSection) -> WriterConfig {
+    WriterConfig {
+        database_url: db.url.expose().to_owned(),
+        batch_max_rows: db.batch_max_rows,
+        batch_max_wait: Duration::from_millis(db.batch_max_wait_ms),
+        retry_initial: Duration::from_millis(db.retry_initial_ms),
+        retry_max: Duration::from_millis(db.retry_max_ms),
+        connect_timeout: Duration::from_millis(db.connect_timeout_ms),
+    }
+}
+
+fn log_schema(report: &MigrationReport) {
+    info!(
+        edition = %report.edition,
+        timescaledb_version = %report.timescaledb_version,
+        applied = ?report.applied,
+        features = ?report.features,
+        "Database schema ready"
+    );
+}
+
+/// Connecting or migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The server could not be reached.
+    #[error("cannot connect to the database")]
+    Connect(#[source] tokio_postgres::Error),
+    /// The schema could not be brought up to date.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+impl MigrateError {
+    /// Whether a person must act (wrong password, missing database or extension)
+    /// rather than wait for the server to come back.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Connect(e) => e.as_db_error().is_some(),
+            Self::Schema(e) => !e.is_connection(),
+        }
+    }
+}
+
+/// Connects to `url` and brings the schema up to date.
+///
+/// # Errors
+///
+/// See [`MigrateError`].
+pub async fn migrate(url: &str) -> Result<MigrationReport, MigrateError> {
+    let (mut client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(MigrateError::Connect)?;
+    let conn = tokio::spawn(connection);
+    let report = schema::migrate(&mut client).await;
+    drop(client);
+    let _ = conn.await;
+    Ok(report?)
+}
+
+async fn start_api(
+    config: &GatewayConfig,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let addr = config.api.listen_addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("bind the API to {addr} (api.listen)"))?;
+    info!(address = %listener.local_addr().context("API address")?, "API listening");
+    let app = dashboard_api::app(state);
+    Ok(tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|&stop| stop).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            error!(error = %e, "API server failed");
+        }
+    }))
+}
+
+async fn drain(writer: JoinHandle<()>, limit: Duration) {
+    let abort = writer.abort_handle();
+    match tokio::time::timeout(limit, writer).await {
+        Ok(_) => info!("Writer drained"),
+        Err(_) => {
+            // Aborting mid-transaction is safe: the server rolls it back and the
+            // batch is still in the spool.
+            abort.abort();
+            warn!(limit = ?limit, "Writer did not drain in time; the rest stays spooled");
+        }
+    }
+}
