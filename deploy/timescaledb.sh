@@ -58,7 +58,10 @@
 #     max_locks_per_transaction = 256 (many hypertable chunks per
 #     transaction), timescaledb.telemetry_level = off, max_worker_processes
 #     = 32 (one TimescaleDB scheduler per database plus parallel workers),
-#     timezone = UTC. fsync stays on.
+#     timezone = UTC. fsync stays on. `ALTER SYSTEM` values
+#     (postgresql.auto.conf) override these, as usual.
+#   - The data files belong to the root's own `postgres` user (uid 100 on
+#     Debian 13); the host may show that uid under another name.
 #   - Harmless log noise with the Apache edition: each database that has the
 #     extension logs "job 3 threw an error ... not supported under the
 #     current "apache" license" once per start (TimescaleDB's built-in job
@@ -143,18 +146,20 @@ pg_ids() {
 }
 
 # Run a command inside the root as its postgres user with a clean environment.
+# `9>&-` closes our lock file descriptor: otherwise the postmaster started by
+# pg_ctl would inherit it and hold the lock for as long as it runs.
 in_root_pg() {
     local ids
     ids="$(pg_ids)"
     env -i PATH="${PGBIN}:/usr/bin:/bin" LANG=C.UTF-8 LC_ALL=C.UTF-8 \
         HOME=/var/lib/postgresql PGDATA="${PGDATA_IN}" \
-        "${CHROOT}" --userspec="${ids}" --groups="${ids#*:}" "${ROOT}" "$@"
+        "${CHROOT}" --userspec="${ids}" --groups="${ids#*:}" "${ROOT}" "$@" 9>&-
 }
 
 # Run a command inside the root as root.
 in_root() {
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME=/root \
-        "${CHROOT}" "${ROOT}" "$@"
+        "${CHROOT}" "${ROOT}" "$@" 9>&-
 }
 
 # PIDs of all processes whose root directory is $ROOT (i.e. ours).
@@ -238,7 +243,7 @@ provision_root() {
     safe_rmtree "${ROOT}"
     mkdir -p "$(dirname "${ROOT}")"
     debootstrap --variant=minbase --include=postgresql-${PGVER}-timescaledb \
-        "${SUITE}" "${partial}" "${mirror}" ${script:+"${script}"} >&2 ||
+        "${SUITE}" "${partial}" "${mirror}" ${script:+"${script}"} >&2 9>&- ||
         die "debootstrap failed; see ${partial}/debootstrap/debootstrap.log"
     # Make sure debootstrap left nothing mounted or running in the new root.
     awk -v d="${partial}" 'index($2, d "/") == 1 { print $2 }' /proc/self/mounts |
@@ -383,9 +388,17 @@ chroot_start() {
         die "127.0.0.1:${PORT} is already in use by another program; set HEALTHSPHERE_TSDB_PORT"
     fi
     log "starting PostgreSQL ${PGVER} + TimescaleDB on 127.0.0.1:${PORT} (log: ${PGLOG})"
-    # pg_ctl detaches the postmaster (setsid) and sends its output to the log,
-    # so it keeps no file descriptor of ours open.
-    in_root_pg pg_ctl start -W -D "${PGDATA_IN}" -l "${PGLOG_IN}" >&2 || {
+    # pg_ctl detaches the postmaster (setsid) and points its stdin/stdout/
+    # stderr at /dev/null and the log. Close every other descriptor we may
+    # have inherited (CI runners leak pipes): a postmaster holding the write
+    # end of a caller's pipe would make that caller wait for EOF forever.
+    (
+        for fd in /proc/self/fd/*; do
+            fd="${fd##*/}"
+            if [ "${fd}" -gt 2 ] && [ "${fd}" -ne 255 ]; then exec {fd}>&- || true; fi
+        done 2>/dev/null
+        in_root_pg pg_ctl start -W -D "${PGDATA_IN}" -l "${PGLOG_IN}" >&2
+    ) || {
         tail -n 30 "${PGLOG}" >&2 || true
         die "pg_ctl start failed"
     }
