@@ -238,7 +238,7 @@ async fn enable_compression(client: &Client) -> Result<(), SchemaError> {
     let sql = format!(
         "ALTER TABLE vitals SET (
              timescaledb.compress,
-             timescaledb.compress_segmentby = 'tenant_id, device_id, metric',
+             timescaledb.compress_segmentby = 'tenant_id, bed_id',
              timescaledb.compress_orderby = 'time DESC');
          SELECT add_compression_policy('vitals', INTERVAL '{COMPRESS_AFTER_DAYS} days',
                                        if_not_exists => true);"
