@@ -117,7 +117,7 @@ impl Unit {
         if self.dimension() != to.dimension() {
             return Err(UnitError::Incompatible { from: self, to });
         }
-        Ok(to.from_base(self.to_base(value)))
+        Ok(to.out_of_base(self.to_base(value)))
     }
 
     /// The value in its dimension's base unit: /min, Pa, Cel or a fraction.
@@ -134,7 +134,7 @@ impl Unit {
         }
     }
 
-    fn from_base(self, v: f64) -> f64 {
+    fn out_of_base(self, v: f64) -> f64 {
         match self {
             Self::PerMinute | Self::Celsius | Self::Fraction => v,
             Self::PerSecond => v / 60.0,
