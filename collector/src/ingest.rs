@@ -13,8 +13,8 @@ use tokio::sync::broadcast;
 use tracing::{debug, warn};
 
 use crate::metrics::CollectorMetrics;
-use crate::normalize::{Normalizer, Rejection};
-use crate::sample::{Origin, Sample};
+use crate::normalize::{unix_micros, Normalizer, Rejection};
+use crate::sample::{Origin, OriginCache, Sample};
 use crate::spool::{Entries, Spool, SpoolError};
 
 /// Samples accepted together, as the live bus carries them.
@@ -161,10 +161,123 @@ impl Ingest {
         }
     }
 
+    /// Refreshes the spool gauges, including the age of the oldest sample not yet
+    /// in the database. The writer keeps them current while it runs; without a
+    /// database the gateway calls this periodically instead. It reads the spool,
+    /// so it must not run while a writer drains the same spool.
+    ///
+    /// # Errors
+    ///
+    /// When the spool cannot be read.
+    pub fn refresh_spool_gauges(&self, now: SystemTime) -> Result<(), SpoolError> {
+        let spool = &self.inner.spool;
+        let m = &self.inner.metrics;
+        let stats = spool.stats();
+        m.spool_bytes
+            .set(i64::try_from(stats.bytes).unwrap_or(i64::MAX));
+        m.spool_pending
+            .set(i64::try_from(stats.pending).unwrap_or(i64::MAX));
+        let mut buf = Vec::new();
+        let first = spool.read(spool.acked(), 1, &mut buf)?;
+        let oldest = first.payloads.first().and_then(|range| {
+            Sample::decode(&buf[range.clone()], &mut OriginCache::default()).ok()
+        });
+        let age_us = oldest.map_or(0, |s| (unix_micros(now) - s.received_us).max(0));
+        m.spool_oldest_age.set(age_us as f64 / 1e6);
+        Ok(())
+    }
+
     fn reject(&self, reason: &Rejection, count: u64) {
         let m = &self.inner.metrics;
         m.samples_rejected
             .with_label_values(&[reason.reason()])
             .inc_by(count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use firmware_adapters::{Metric, Unit};
+
+    use super::*;
+    use crate::spool::SpoolConfig;
+
+    fn ingest(dir: &std::path::Path) -> Ingest {
+        let config = SpoolConfig {
+            dir: dir.to_owned(),
+            max_bytes: 1 << 24,
+            segment_bytes: 1 << 20,
+            fsync: false,
+        };
+        let spool = Arc::new(Spool::open(config).unwrap().0);
+        Ingest::new(
+            spool,
+            Normalizer::default(),
+            CollectorMetrics::unregistered(),
+            8,
+        )
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[tokio::test]
+    async fn accepted_samples_are_spooled_then_published_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = ingest(dir.path());
+        let mut live = ingest.subscribe();
+        let origin = Origin::new("site", "bed-1", "mon-1");
+        let mut bad_unit = Reading::new(Metric::HeartRate, 70.0);
+        bad_unit.unit = Unit::KiloPascal;
+        let readings = [
+            Reading::new(Metric::HeartRate, 72.0),
+            bad_unit,
+            Reading::new(Metric::Spo2, f64::NAN),
+        ];
+
+        let outcome = ingest.accept(&origin, &readings, at(1_000)).await.unwrap();
+        assert_eq!(outcome.accepted, 1);
+        let reasons: Vec<_> = outcome
+            .rejected
+            .iter()
+            .map(|(i, r)| (*i, r.reason()))
+            .collect();
+        assert_eq!(reasons, [(1, "unit"), (2, "not_finite")]);
+
+        let batch = live.try_recv().expect("published before accept returned");
+        assert_eq!(batch.len(), 1);
+        assert_eq!((batch[0].metric, batch[0].value), (Metric::HeartRate, 72.0));
+        assert_eq!(ingest.spool().stats().pending, 1);
+
+        let m = &ingest.inner.metrics;
+        assert_eq!(m.samples_accepted.get(), 1);
+        assert_eq!(m.samples_rejected.with_label_values(&["unit"]).get(), 1);
+        assert_eq!(
+            m.samples_rejected.with_label_values(&["not_finite"]).get(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn gauges_show_the_age_of_the_oldest_pending_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = ingest(dir.path());
+        let origin = Origin::new("site", "bed-1", "mon-1");
+        ingest
+            .accept(&origin, &[Reading::new(Metric::HeartRate, 72.0)], at(1_000))
+            .await
+            .unwrap();
+        ingest
+            .accept(&origin, &[Reading::new(Metric::HeartRate, 73.0)], at(1_030))
+            .await
+            .unwrap();
+        ingest.refresh_spool_gauges(at(1_090)).unwrap();
+        let m = &ingest.inner.metrics;
+        assert_eq!(m.spool_oldest_age.get(), 90.0);
+        assert_eq!(m.spool_pending.get(), 2);
+        assert!(m.spool_bytes.get() > 0);
     }
 }

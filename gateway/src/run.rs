@@ -26,6 +26,8 @@ use crate::config::{DatabaseSection, GatewayConfig};
 
 /// How many live batches a slow subscriber may fall behind.
 const LIVE_BUS_CAPACITY: usize = 4_096;
+/// How often the spool gauges are refreshed when no writer does it.
+const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 
 /// Extra behaviour for the demo.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +64,7 @@ pub async fn run(
         Some(db) => Some(start_database(db, &spool, &metrics, writer_stopped.clone()).await?),
         None => {
             info!("No database configured: samples are spooled and served live only");
+            tokio::spawn(refresh_gauges(ingest.clone(), intake_stopped.clone()));
             None
         }
     };
@@ -109,6 +112,25 @@ pub async fn run(
         "Gateway stopped; pending samples stay in the spool"
     );
     Ok(())
+}
+
+/// Without a writer nobody updates the spool gauges; this does, until shutdown.
+async fn refresh_gauges(ingest: Ingest, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(GAUGE_REFRESH);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let probe = ingest.clone();
+        let refreshed = tokio::task::spawn_blocking(move || {
+            probe.refresh_spool_gauges(std::time::SystemTime::now())
+        })
+        .await;
+        if let Ok(Err(e)) = refreshed {
+            warn!(error = %e, "Spool gauges could not be refreshed");
+        }
+    }
 }
 
 async fn open_spool(
