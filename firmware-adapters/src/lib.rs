@@ -12,11 +12,13 @@
 //!   canonical UCUM unit and physiological plausibility range.
 //! - [`units`]: UCUM units and conversion into a metric's canonical unit.
 //! - [`backoff`]: bounded exponential backoff for reconnects.
+//! - [`check`]: TOML into typed structs, collecting every problem with its key.
 //! - [`reading`]: what an adapter hands to the collector.
 //! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
 //!   vitals for the demo ward and the tests.
 
 pub mod backoff;
+pub mod check;
 pub mod reading;
 pub mod sim;
 pub mod units;
