@@ -1,1 +1,33 @@
-//! placeholder
+//! Clinical alerting: alarm rules, early-warning scores and the alarm lifecycle.
+//!
+//! HealthSphere is a *secondary* alarm system: the bedside monitor stays the
+//! primary alarm. This crate decides, from the samples on the collector's live
+//! bus, when an alarm condition starts and ends, scores NEWS2, and tracks each
+//! alarm from raised to resolved, including who was asked to respond.
+//!
+//! Everything here is pure: no clock, no I/O, no database, no network. Time is a
+//! [`Timestamp`] the caller passes in (for samples, the sample's own time), so
+//! every state machine is tested with explicit times and replays the same way
+//! from a log. The runtime that feeds samples, ticks timers, stores alarms and
+//! sends notifications builds on these types.
+//!
+//! # Layout
+//!
+//! - [`time`]: the caller-supplied [`Timestamp`] every state machine runs on.
+//! - [`news2`]: NEWS2 (Royal College of Physicians, 2017) scoring with per-
+//!   parameter staleness, the trigger band and its clinical response.
+//! - [`rules`]: limit and rate-of-change rules, the shipped default rule set
+//!   (`rules/default.toml`) and its loader, and the per (bed, rule) evaluator
+//!   with on-delay, hysteresis and off-delay.
+//! - [`lifecycle`]: the alarm lifecycle (active, acknowledged, audio paused,
+//!   resolved; high priority latches), the table that keeps one alarm per bed
+//!   and rule, and escalation along an ordered list of recipients.
+
+pub mod lifecycle;
+pub mod news2;
+pub mod rules;
+pub mod time;
+
+pub use lifecycle::{Actor, Alarm, AlarmEvent, AlarmKey, AlarmState, AlarmTable, StaffId};
+pub use rules::{Evaluator, Priority, Rule, RuleSet, Transition};
+pub use time::Timestamp;
