@@ -16,9 +16,12 @@
 //! - [`reading`]: what an adapter hands to the collector.
 //! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
 //!   vitals for the demo ward and the tests.
+//! - [`protocols`]: pure codecs (framers and decoders, no I/O) for HL7 v2 over
+//!   MLLP, Nonin serial formats and Masimo ASCII 1 lines.
 
 pub mod backoff;
 pub mod check;
+pub mod protocols;
 pub mod reading;
 pub mod sim;
 pub mod units;
