@@ -25,7 +25,10 @@ pub struct Problem {
 impl Problem {
     /// A problem at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -85,7 +88,10 @@ pub fn deserialize_all<T: DeserializeOwned>(
 /// The syntax error as a [`Problem`] with an empty path.
 pub fn parse_table(text: &str) -> Result<toml::Table, Problem> {
     text.parse().map_err(|e: toml::de::Error| {
-        let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+        let at = e
+            .span()
+            .map(|s| line_col(text, s.start))
+            .unwrap_or_default();
         Problem::new("", format!("not valid TOML{at}: {}", e.message()))
     })
 }
@@ -182,20 +188,34 @@ mod tests {
             "flag = 3\n[[items]]\ncount = 1\nname = 5\ncolour = 1\n[[items]]\ncount = 2\nnmae = \"a\"\n",
         );
         assert_eq!(out, None);
-        let paths: Vec<&str> = problems.iter().map(|p| p.split(':').next().unwrap()).collect();
+        let paths: Vec<&str> = problems
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
         assert_eq!(
             paths,
-            ["top.flag", "top.items[0].colour", "top.items[0].name", "top.items[1].nmae"]
+            [
+                "top.flag",
+                "top.items[0].colour",
+                "top.items[0].name",
+                "top.items[1].nmae"
+            ]
         );
         assert!(problems[1].contains("unknown key `colour`"), "{problems:?}");
-        assert!(problems[2].contains("invalid type: integer `5`"), "{problems:?}");
+        assert!(
+            problems[2].contains("invalid type: integer `5`"),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn required_key_of_the_wrong_type_is_reported_once() {
         let (_, problems) = run("[[items]]\ncount = \"x\"\n");
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("top.items[0].count: invalid type"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("top.items[0].count: invalid type"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -208,12 +228,22 @@ mod tests {
     fn good_input_deserializes() {
         let (out, problems) = run("[[items]]\ncount = 1\n");
         assert!(problems.is_empty());
-        assert_eq!(out.unwrap().items[0], Inner { count: 1, name: String::new() });
+        assert_eq!(
+            out.unwrap().items[0],
+            Inner {
+                count: 1,
+                name: String::new()
+            }
+        );
     }
 
     #[test]
     fn syntax_error_names_line_and_column() {
         let err = parse_table("a = 1\nb = [\n").unwrap_err();
-        assert!(err.message.starts_with("not valid TOML at line 3, column 1"), "{err}");
+        assert!(
+            err.message
+                .starts_with("not valid TOML at line 3, column 1"),
+            "{err}"
+        );
     }
 }

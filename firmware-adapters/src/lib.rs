@@ -12,8 +12,13 @@
 //!   canonical UCUM unit and physiological plausibility range.
 //! - [`units`]: UCUM units and conversion into a metric's canonical unit.
 //! - [`backoff`]: bounded exponential backoff for reconnects.
+//! - [`health`]: per-device adapter health, as metrics and as a snapshot.
 //! - [`check`]: TOML into typed structs, collecting every problem with its key.
+//! - [`mqtt`]: MQTT devices: payload formats and the broker session.
+//! - [`profile`]: device profiles (TOML) and device instances.
 //! - [`reading`]: what an adapter hands to the collector.
+//! - [`sink`]: the trait adapters deliver readings through.
+//! - [`throttle`]: per-device rate limiting of repeated log events.
 //! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
 //!   vitals for the demo ward and the tests.
 //! - [`protocols`]: pure codecs (framers and decoders, no I/O) for HL7 v2 over
@@ -21,9 +26,14 @@
 
 pub mod backoff;
 pub mod check;
+pub mod health;
+pub mod mqtt;
+pub mod profile;
 pub mod protocols;
 pub mod reading;
 pub mod sim;
+pub mod sink;
+pub mod throttle;
 pub mod units;
 pub mod vocab;
 

@@ -152,12 +152,12 @@ impl FromStr for Unit {
     type Err = UnitError;
 
     /// Parses a UCUM code, or one of the spellings devices commonly send instead
-    /// (`bpm`, `mmHg`, `degC`, ...). Matching is exact apart from those aliases:
+    /// (`bpm`, `mmHg`, `degC`, SenML's `beat/min`, ...). Matching is exact apart from those aliases:
     /// UCUM is case-sensitive (`Cel`, not `cel`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let unit = match s {
             "/min" | "{beats}/min" | "{beat}/min" | "{breaths}/min" | "{breath}/min" | "bpm"
-            | "brpm" | "rpm" => Self::PerMinute,
+            | "brpm" | "rpm" | "beat/min" | "beats/min" => Self::PerMinute,
             "/s" | "Hz" => Self::PerSecond,
             "mm[Hg]" | "mmHg" => Self::MmHg,
             "kPa" => Self::KiloPascal,
