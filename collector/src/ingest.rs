@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use firmware_adapters::sink::{DeviceRef, ReadingSink, Refused};
 use firmware_adapters::{Reading, Sampling};
 use tokio::sync::broadcast;
 use tracing::{debug, warn};
@@ -16,6 +17,44 @@ use crate::metrics::CollectorMetrics;
 use crate::normalize::{unix_micros, Normalizer, Rejection};
 use crate::sample::{Origin, OriginCache, Sample};
 use crate::spool::{Entries, Spool, SpoolError};
+
+/// The collector as adapters see it: a [`ReadingSink`] for one site.
+#[derive(Debug, Clone)]
+pub struct SiteSink {
+    ingest: Ingest,
+    tenant_id: Arc<str>,
+}
+
+impl SiteSink {
+    /// Delivers into `ingest`, attributing every reading to `tenant_id`.
+    pub fn new(ingest: Ingest, tenant_id: &str) -> Self {
+        Self {
+            ingest,
+            tenant_id: tenant_id.into(),
+        }
+    }
+}
+
+impl ReadingSink for SiteSink {
+    async fn deliver(
+        &self,
+        device: &DeviceRef,
+        readings: Vec<Reading>,
+        received: SystemTime,
+    ) -> Result<(), Refused> {
+        let origin = Origin {
+            tenant_id: Arc::clone(&self.tenant_id),
+            bed_id: Arc::clone(&device.bed_id),
+            device_id: Arc::clone(&device.device_id),
+        };
+        match self.ingest.accept(&origin, &readings, received).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Refused {
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
 
 /// Samples accepted together, as the live bus carries them.
 pub type LiveBatch = Arc<[Sample]>;

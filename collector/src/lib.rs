@@ -28,7 +28,7 @@ pub mod schema;
 pub mod spool;
 pub mod writer;
 
-pub use ingest::{Ingest, LiveBatch};
+pub use ingest::{Ingest, LiveBatch, SiteSink};
 pub use metrics::CollectorMetrics;
 pub use normalize::{Normalizer, Rejection};
 pub use sample::{Origin, Quality, Sample};

@@ -10,6 +10,11 @@
 //!   stops sending work; a database outage alone is not unready, because the
 //!   gateway keeps accepting and spooling.
 //! - `GET /metrics`: every Prometheus metric in the text exposition format.
+//! - `GET /devices/health`: each device adapter's connection state, last reading
+//!   time and counters, for biomedical engineers.
+//!
+//! Limitation: these endpoints have no authentication yet; bind the API to
+//! loopback or a management network until the authenticated API lands.
 //!
 //! # Layout
 //!

@@ -16,6 +16,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/devices/health", get(device_health))
         .with_state(state)
 }
 
@@ -38,6 +39,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(Readiness { ready, database })).into_response()
+}
+
+/// Connection state, last reading and counters of every device adapter.
+async fn device_health(State(state): State<AppState>) -> Response {
+    Json(state.health.snapshot()).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use collector::CollectorMetrics;
+use firmware_adapters::health::HealthRegistry;
 use prometheus::Registry;
 
 /// Shared state of the API. Cheap to clone.
@@ -15,6 +16,8 @@ pub struct AppState {
     pub collector: CollectorMetrics,
     /// Whether a database is configured at all.
     pub database_configured: bool,
+    /// Every device adapter's health.
+    pub health: HealthRegistry,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -25,8 +28,16 @@ impl AppState {
             registry,
             collector,
             database_configured,
+            health: HealthRegistry::default(),
             shutting_down: Arc::default(),
         }
+    }
+
+    /// The same state, serving `health` at `/devices/health`.
+    #[must_use]
+    pub fn with_health(mut self, health: HealthRegistry) -> Self {
+        self.health = health;
+        self
     }
 
     /// Marks the process as shutting down: readiness turns 503.

@@ -4,12 +4,16 @@
 //!
 //! # Layout
 //!
+//! - [`adapters`]: device adapters: start, stop, reload on SIGHUP.
+//! - [`broker`]: the embedded MQTT broker.
 //! - [`config`]: the TOML configuration, its loading and validation.
 //! - [`demo`]: support for the demo ward.
 //! - [`run`]: starts every part, runs until a shutdown signal, drains.
 //! - [`sim`]: drives the configured simulated monitors into the collector.
 //! - [`report`]: the demo's periodic print-out of what the database stored.
 
+pub mod adapters;
+pub mod broker;
 pub mod config;
 pub mod demo;
 pub mod report;

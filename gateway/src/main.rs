@@ -89,8 +89,12 @@ fn env(key: &str) -> Option<String> {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run { config } => {
-            let config = config::load(&config, env)?;
-            run::run(config, Options::default(), shutdown_signal()).await
+            let loaded = config::load(&config, env)?;
+            let options = Options {
+                config_path: Some(config),
+                ..Options::default()
+            };
+            run::run(loaded, options, shutdown_signal()).await
         }
         Command::Migrate {
             config,
@@ -123,6 +127,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             gateway::demo::ensure_database(&url).await?;
             let options = Options {
                 report_every: Some(Duration::from_secs(report_every_secs)),
+                config_path: None,
             };
             run::run(config, options, shutdown_signal()).await
         }

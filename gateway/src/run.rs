@@ -22,18 +22,24 @@ use tokio::task::JoinHandle;
 use tokio_postgres::NoTls;
 use tracing::{error, info, warn};
 
-use crate::config::{DatabaseSection, GatewayConfig};
+use crate::adapters::{AdapterContext, Adapters};
+use crate::broker::EmbeddedBroker;
+use crate::config::{BrokerMode, DatabaseSection, GatewayConfig};
+use collector::SiteSink;
+use firmware_adapters::health::{AdapterMetrics, HealthRegistry};
 
 /// How many live batches a slow subscriber may fall behind.
 const LIVE_BUS_CAPACITY: usize = 4_096;
 /// How often the spool gauges are refreshed when no writer does it.
 const GAUGE_REFRESH: Duration = Duration::from_secs(5);
 
-/// Extra behaviour for the demo.
+/// How the gateway was started.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Print what the database holds this often.
+    /// Print what the database holds this often (the demo).
     pub report_every: Option<Duration>,
+    /// The configuration file, re-read on SIGHUP; `None` disables reloading.
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// Runs the gateway until `shutdown_signal` completes, then drains and returns.
@@ -81,7 +87,30 @@ pub async fn run(
         _ => None,
     };
 
-    let state = AppState::new(registry, metrics, config.database.is_some());
+    let adapter_metrics =
+        AdapterMetrics::register(&registry).context("register adapter metrics")?;
+    let health = HealthRegistry::default();
+    let broker = match &config.mqtt {
+        Some(m) if m.broker == BrokerMode::Embedded => {
+            Some(Arc::new(EmbeddedBroker::start(m, &config)?))
+        }
+        _ => None,
+    };
+    let ctx = AdapterContext {
+        sink: SiteSink::new(ingest.clone(), &config.site.tenant_id),
+        metrics: adapter_metrics,
+        health: health.clone(),
+        broker,
+    };
+    let adapters = Adapters::start(&config, &ctx);
+    let supervisor = tokio::spawn(crate::adapters::supervise(
+        adapters,
+        options.config_path.clone(),
+        ctx,
+        intake_stopped.clone(),
+    ));
+
+    let state = AppState::new(registry, metrics, config.database.is_some()).with_health(health);
     let api = start_api(&config, state.clone(), intake_stopped.clone()).await?;
     let sources = crate::sim::spawn(
         &config.simulator,
@@ -98,6 +127,7 @@ pub async fn run(
     for task in sources {
         let _ = task.await;
     }
+    let _ = supervisor.await;
     if let Some(task) = reporter {
         let _ = task.await;
     }

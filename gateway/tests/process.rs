@@ -1,69 +1,18 @@
 //! The gateway binary as an operator runs it: killed with SIGKILL mid-ingest,
 //! stopped with SIGTERM, restarted on a damaged spool, and `check-config`.
 
+mod support;
+
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use collector::{Spool, SpoolConfig};
 use gateway::config::DATABASE_URL_ENV;
 use healthsphere_tests::{count_vitals, wait_until, TestDb};
+use support::{Gateway, BIN};
 use tokio_postgres::Client;
-
-const BIN: &str = env!("CARGO_BIN_EXE_gateway");
-
-struct Gateway {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Gateway {
-    fn start(config: &Path, log: &Path) -> Self {
-        let out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env_remove(DATABASE_URL_ENV)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("start the gateway");
-        Self {
-            child,
-            log: log.to_owned(),
-        }
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-
-    async fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
-        assert!(sent.success());
-        let waited = tokio::task::spawn_blocking(move || self.child.wait().expect("reap"));
-        tokio::time::timeout(Duration::from_secs(30), waited)
-            .await
-            .expect("gateway stops within 30 s of SIGTERM")
-            .expect("join")
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
 
 fn write_config(dir: &Path, db_url: Option<&str>, simulators: usize) -> PathBuf {
     let mut text = format!(

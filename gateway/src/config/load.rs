@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub use firmware_adapters::check::Problem;
 use firmware_adapters::check::{deserialize_all, parse_table};
+use firmware_adapters::profile::{FileProblem, ProfileSet};
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
@@ -22,15 +23,20 @@ pub struct ConfigError {
     pub file: PathBuf,
     /// Every problem found, in file order where known.
     pub problems: Vec<Problem>,
+    /// Problems in the profile files the configuration uses.
+    pub profile_problems: Vec<FileProblem>,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
+        let n = self.problems.len() + self.profile_problems.len();
         let plural = if n == 1 { "" } else { "s" };
         write!(f, "{}: {n} problem{plural}", self.file.display())?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
+        }
+        for p in &self.profile_problems {
+            write!(f, "\n  profile {p}")?;
         }
         Ok(())
     }
@@ -49,6 +55,7 @@ pub fn load(
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_owned(),
         problems: vec![Problem::new("", format!("cannot read the file: {e}"))],
+        profile_problems: Vec::new(),
     })?;
     load_str(&text, path, env)
 }
@@ -66,6 +73,7 @@ pub fn load_str(
     let fail = |problems| ConfigError {
         file: file.to_owned(),
         problems,
+        profile_problems: Vec::new(),
     };
     let table = parse_table(text).map_err(|p| fail(vec![p]))?;
     let mut problems = Vec::new();
@@ -79,15 +87,42 @@ pub fn load_str(
             None => config.database = Some(DatabaseSection::from_url(url)),
         }
     }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let defaulted = config.profiles == super::ProfilesSection::default();
+    config.profiles.dirs = config.profiles.dirs.iter().map(|d| base.join(d)).collect();
+    if defaulted {
+        // The default folder is optional: a gateway with no devices needs none.
+        config.profiles.dirs.retain(|d| d.is_dir());
+    }
+    let profile_problems = match ProfileSet::load(&config.profiles.dirs) {
+        Ok(set) => {
+            config.profile_set = set;
+            Vec::new()
+        }
+        Err(problems) => problems,
+    };
     validate::check(&config, &mut problems);
-    if problems.is_empty() {
+    if problems.is_empty() && profile_problems.is_empty() {
         Ok(config)
     } else {
-        Err(fail(problems))
+        Err(ConfigError {
+            file: file.to_owned(),
+            problems,
+            profile_problems,
+        })
     }
 }
 
-const SECTIONS: [&str; 5] = ["site", "spool", "database", "api", "simulator"];
+const SECTIONS: [&str; 8] = [
+    "site",
+    "spool",
+    "database",
+    "api",
+    "simulator",
+    "profiles",
+    "mqtt",
+    "device",
+];
 
 fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayConfig> {
     for key in table.keys() {
@@ -104,28 +139,44 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
     let spool = required(&mut take, "spool", problems);
     let database = take("database").map(|v| section(v, "database", problems));
     let api = take("api").map(|v| section(v, "api", problems));
-    let simulator = match take("simulator") {
-        None => Some(Vec::new()),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| section(v, &format!("simulator[{i}]"), problems))
-            .collect(),
-        Some(_) => {
-            problems.push(Problem::new(
-                "simulator",
-                "must be an array of tables: [[simulator]]",
-            ));
-            None
-        }
-    };
+    let simulator = array(take("simulator"), "simulator", problems);
+    let profiles = take("profiles").map(|v| section(v, "profiles", problems));
+    let mqtt = take("mqtt").map(|v| section(v, "mqtt", problems));
+    let device = array(take("device"), "device", problems);
     Some(GatewayConfig {
         site: site?,
         spool: spool?,
         database: database.map_or(Some(None), |d| d.map(Some))?,
         api: api.map_or(Some(Default::default()), |a| a)?,
         simulator: simulator?,
+        profiles: profiles.map_or(Some(Default::default()), |p| p)?,
+        mqtt: mqtt.map_or(Some(None), |m| m.map(Some))?,
+        device: device?,
+        profile_set: ProfileSet::default(),
     })
+}
+
+/// An array of tables (`[[name]]`), each element checked on its own.
+fn array<T: DeserializeOwned>(
+    value: Option<Value>,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<T>> {
+    match value {
+        None => Some(Vec::new()),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| section(v, &format!("{name}[{i}]"), problems))
+            .collect(),
+        Some(_) => {
+            problems.push(Problem::new(
+                name,
+                format!("must be an array of tables: [[{name}]]"),
+            ));
+            None
+        }
+    }
 }
 
 fn required<T: DeserializeOwned>(
@@ -142,7 +193,11 @@ fn required<T: DeserializeOwned>(
     }
 }
 
-fn section<T: DeserializeOwned>(value: Value, prefix: &str, problems: &mut Vec<Problem>) -> Option<T> {
+fn section<T: DeserializeOwned>(
+    value: Value,
+    prefix: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
     deserialize_all(value, prefix, problems)
 }
 

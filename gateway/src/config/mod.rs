@@ -17,6 +17,7 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use firmware_adapters::profile::{DeviceConfig, ProfileSet};
 use firmware_adapters::sim::Scenario;
 use serde::Deserialize;
 
@@ -41,6 +42,84 @@ pub struct GatewayConfig {
     /// Simulated bedside monitors, for the demo ward and tests.
     #[serde(default)]
     pub simulator: Vec<SimulatorSection>,
+    /// Where device profiles are found.
+    #[serde(default)]
+    pub profiles: ProfilesSection,
+    /// The MQTT broker devices publish to: embedded, or an external one.
+    pub mqtt: Option<MqttSection>,
+    /// The devices on this ward.
+    #[serde(default)]
+    pub device: Vec<DeviceConfig>,
+    /// The profiles loaded from `profiles.dirs`; filled by the loader.
+    #[serde(skip)]
+    pub profile_set: ProfileSet,
+}
+
+/// `[profiles]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilesSection {
+    /// Folders of profile files, in order; a later folder's profile replaces an
+    /// earlier one of the same name. Relative paths are relative to the folder of
+    /// this configuration file. Default: `profiles` (the shipped ones sit in
+    /// `deploy/profiles` beside the sample configurations).
+    #[serde(default = "defaults::profile_dirs")]
+    pub dirs: Vec<PathBuf>,
+}
+
+impl Default for ProfilesSection {
+    fn default() -> Self {
+        Self {
+            dirs: defaults::profile_dirs(),
+        }
+    }
+}
+
+/// `[mqtt]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// `embedded` (the gateway runs the broker) or `external` (Mosquitto, EMQX...).
+    pub broker: BrokerMode,
+    /// Embedded broker: the address devices connect to. Default 127.0.0.1:1883.
+    #[serde(default = "defaults::mqtt_listen")]
+    pub listen: String,
+    /// Embedded broker: most simultaneous connections. rumqttd's router panics
+    /// past this limit and stops serving, so keep it well above the device count;
+    /// at least twice the MQTT devices is enforced. Default 200.
+    #[serde(default = "defaults::mqtt_max_connections")]
+    pub max_connections: usize,
+    /// Embedded broker: PEM certificate chain for TLS; with `tls_key_path`.
+    pub tls_cert_path: Option<PathBuf>,
+    /// Embedded broker: PEM private key for TLS.
+    pub tls_key_path: Option<PathBuf>,
+    /// External broker: host name or address.
+    pub host: Option<String>,
+    /// External broker: port. Default 1883.
+    #[serde(default = "defaults::mqtt_port")]
+    pub port: u16,
+    /// External broker: the gateway's user name.
+    pub username: Option<String>,
+    /// External broker: the gateway's password. Never logged.
+    #[serde(default)]
+    pub password: Secret,
+    /// The gateway's client id, stable so the broker keeps its session and
+    /// redelivers unacknowledged messages after a restart.
+    #[serde(default = "defaults::mqtt_client_id")]
+    pub client_id: String,
+    /// MQTT keep-alive. Default 30 s.
+    #[serde(default = "defaults::mqtt_keep_alive_secs")]
+    pub keep_alive_secs: u64,
+}
+
+/// Which broker devices publish to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerMode {
+    /// The gateway runs rumqttd itself.
+    Embedded,
+    /// A broker the site runs.
+    External,
 }
 
 /// `[site]`
@@ -176,6 +255,19 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+impl GatewayConfig {
+    /// The largest MQTT payload any configured device's profile allows.
+    pub fn profile_set_max_payload(&self) -> usize {
+        self.device
+            .iter()
+            .filter_map(|d| self.profile_set.get(&d.profile))
+            .filter_map(|p| p.mqtt.as_ref())
+            .map(|m| m.max_payload_bytes)
+            .max()
+            .unwrap_or(64 * 1024)
+    }
+}
+
 impl DatabaseSection {
     /// A section with every default and the given URL, used when only the
     /// environment variable configures the database.
@@ -229,5 +321,23 @@ mod defaults {
     }
     pub(super) const fn sim_nibp_interval_ms() -> u64 {
         15 * 60 * 1_000
+    }
+    pub(super) fn profile_dirs() -> Vec<std::path::PathBuf> {
+        vec!["profiles".into()]
+    }
+    pub(super) fn mqtt_listen() -> String {
+        "127.0.0.1:1883".to_owned()
+    }
+    pub(super) const fn mqtt_max_connections() -> usize {
+        200
+    }
+    pub(super) const fn mqtt_port() -> u16 {
+        1883
+    }
+    pub(super) fn mqtt_client_id() -> String {
+        "healthsphere-gateway".to_owned()
+    }
+    pub(super) const fn mqtt_keep_alive_secs() -> u64 {
+        30
     }
 }

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use collector::sample::MAX_ID_BYTES;
 
 use super::load::Problem;
-use super::GatewayConfig;
+use super::{BrokerMode, GatewayConfig};
+use firmware_adapters::profile::Protocol;
 
 /// Smallest useful segment: a few thousand samples.
 const MIN_SEGMENT_BYTES: u64 = 64 * 1024;
@@ -76,6 +77,8 @@ pub(super) fn check(c: &GatewayConfig, problems: &mut Vec<Problem>) {
         bad("api.listen", format!("not an address and port: {e}"));
     }
 
+    check_mqtt(c, problems);
+    let mut bad = |path: &str, msg: String| problems.push(Problem::new(path, msg));
     let mut devices = HashSet::new();
     for (i, sim) in c.simulator.iter().enumerate() {
         identifier(
@@ -93,6 +96,97 @@ pub(super) fn check(c: &GatewayConfig, problems: &mut Vec<Problem>) {
                 &format!("simulator[{i}].interval_ms"),
                 "must be at least 1".into(),
             );
+        }
+    }
+}
+
+fn check_mqtt(c: &GatewayConfig, problems: &mut Vec<Problem>) {
+    let mut bad = |path: &str, msg: &str| problems.push(Problem::new(path, msg));
+    if let Some(m) = &c.mqtt {
+        match m.broker {
+            BrokerMode::Embedded => {
+                if m.listen.parse::<SocketAddr>().is_err() {
+                    bad("mqtt.listen", "not an address and port");
+                }
+                if m.max_connections == 0 {
+                    bad("mqtt.max_connections", "must be at least 1");
+                }
+                match (&m.tls_cert_path, &m.tls_key_path) {
+                    (Some(_), None) => bad("mqtt.tls_key_path", "required with mqtt.tls_cert_path"),
+                    (None, Some(_)) => bad("mqtt.tls_cert_path", "required with mqtt.tls_key_path"),
+                    (Some(cert), Some(key)) => {
+                        for (k, path) in [("mqtt.tls_cert_path", cert), ("mqtt.tls_key_path", key)]
+                        {
+                            if std::fs::metadata(path).is_err() {
+                                problems.push(Problem::new(
+                                    k,
+                                    format!("cannot read {}", path.display()),
+                                ));
+                            }
+                        }
+                    }
+                    (None, None) => {}
+                }
+            }
+            BrokerMode::External => {
+                if m.host.as_deref().is_none_or(str::is_empty) {
+                    bad("mqtt.host", "required for an external broker");
+                }
+                if m.tls_cert_path.is_some() || m.tls_key_path.is_some() {
+                    bad("mqtt", "TLS files configure the embedded broker only");
+                }
+            }
+        }
+        if m.client_id.is_empty() {
+            problems.push(Problem::new("mqtt.client_id", "must not be empty"));
+        }
+        if m.keep_alive_secs < 5 {
+            problems.push(Problem::new("mqtt.keep_alive_secs", "must be at least 5"));
+        }
+    }
+    let mqtt_devices = c
+        .device
+        .iter()
+        .filter(|d| {
+            c.profile_set
+                .get(&d.profile)
+                .is_some_and(|p| p.protocol() == Protocol::Mqtt)
+        })
+        .count();
+    if let Some(m) = c.mqtt.as_ref().filter(|m| m.broker == BrokerMode::Embedded) {
+        if m.max_connections < 2 * mqtt_devices + 1 {
+            let msg = format!(
+                "must be at least {} for {mqtt_devices} MQTT devices",
+                2 * mqtt_devices + 1
+            );
+            problems.push(Problem::new("mqtt.max_connections", msg));
+        }
+    }
+    for (i, d) in c.device.iter().enumerate() {
+        let path = format!("device[{i}]");
+        let profile = c.profile_set.get(&d.profile).map(AsRef::as_ref);
+        d.validate(profile, &path, problems);
+        let Some(profile) = profile else { continue };
+        if profile.protocol() == Protocol::Mqtt {
+            match &c.mqtt {
+                None => problems.push(Problem::new(
+                    format!("{path}.profile"),
+                    format!("`{}` is an MQTT device; configure [mqtt]", d.profile),
+                )),
+                Some(m) if m.broker == BrokerMode::External && d.mqtt.is_some() => {
+                    problems.push(Problem::new(
+                        format!("{path}.mqtt"),
+                        "device credentials are for the embedded broker; an external broker has its own",
+                    ));
+                }
+                Some(m) if m.broker == BrokerMode::Embedded && d.mqtt.is_none() => {
+                    problems.push(Problem::new(
+                        format!("{path}.mqtt"),
+                        "a device on the embedded broker needs a username and password",
+                    ));
+                }
+                Some(_) => {}
+            }
         }
     }
 }
