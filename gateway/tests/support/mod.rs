@@ -1,4 +1,7 @@
-#![allow(dead_code, reason = "each test binary that includes this module uses a different part")]
+#![allow(
+    dead_code,
+    reason = "each test binary that includes this module uses a different part"
+)]
 
 //! Running the gateway binary in tests.
 
