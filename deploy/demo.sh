@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo ward: starts the local TimescaleDB (provisioning it on first use),
-# builds the gateway and runs four simulated bedside monitors into it, printing
+# builds the gateway and runs four simulated bedside monitors and a simulated
+# Modbus vaccine refrigerator into it, printing
 # what the database holds every five seconds. Ctrl-C stops it gracefully.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '%s\n' "$*" >&2; }
 
-if ! python3 -c 'import paho.mqtt, pymodbus, hl7, hl7apy, crccheck' 2>/dev/null; then
+if ! python3 -c 'import paho.mqtt, pymodbus, serial, hl7, hl7apy, crccheck' 2>/dev/null; then
     log "test peers: installing Python packages"
     python3 -m pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
 fi

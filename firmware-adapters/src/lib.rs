@@ -18,6 +18,8 @@
 //! - [`profile`]: device profiles (TOML) and device instances.
 //! - [`reading`]: what an adapter hands to the collector.
 //! - [`sink`]: the trait adapters deliver readings through.
+//! - [`modbus`]: Modbus TCP and RTU devices: register maps into readings and
+//!   statuses, polling over shared links, and simulated devices.
 //! - [`throttle`]: per-device rate limiting of repeated log events.
 //! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
 //!   vitals for the demo ward and the tests.
@@ -27,6 +29,7 @@
 pub mod backoff;
 pub mod check;
 pub mod health;
+pub mod modbus;
 pub mod mqtt;
 pub mod profile;
 pub mod protocols;

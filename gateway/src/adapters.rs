@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use collector::SiteSink;
 use firmware_adapters::health::{AdapterHealth, AdapterMetrics, HealthRegistry};
+use firmware_adapters::modbus::{self, ModbusDevice, StatusBoard};
 use firmware_adapters::mqtt::session::{self, MqttDevice, SessionConfig};
 use firmware_adapters::profile::Protocol;
 use firmware_adapters::sink::DeviceRef;
@@ -31,6 +32,8 @@ pub struct AdapterContext {
     pub metrics: AdapterMetrics,
     /// Device health for the API.
     pub health: HealthRegistry,
+    /// The latest statuses (door, alarm bits) of Modbus devices.
+    pub status: StatusBoard,
     /// The embedded broker, when the configuration runs one.
     pub broker: Option<Arc<EmbeddedBroker>>,
 }
@@ -76,10 +79,11 @@ impl Adapters {
                 session_config,
                 mqtt_devices,
                 Arc::new(ctx.sink.clone()),
-                stopped,
+                stopped.clone(),
             );
             tasks.push(tokio::spawn(task.instrument(span)));
         }
+        tasks.extend(start_modbus(config, ctx, &stopped));
         let device_ids = config.device.iter().map(|d| d.device_id.clone()).collect();
         info!(devices = config.device.len(), "Adapters started");
         Self {
@@ -97,6 +101,34 @@ impl Adapters {
         }
         for id in &self.device_ids {
             health.remove(id);
+        }
+    }
+}
+
+/// One polling task per Modbus link. The configuration was validated, so a
+/// refusal here (conflicting serial settings) is logged and starts nothing.
+fn start_modbus(
+    config: &GatewayConfig,
+    ctx: &AdapterContext,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let devices: Vec<ModbusDevice> = config
+        .device
+        .iter()
+        .filter_map(|d| {
+            let profile = config.profile_set.get(&d.profile)?;
+            ModbusDevice::from_config(d, profile, &ctx.metrics, &ctx.health)
+        })
+        .collect();
+    if devices.is_empty() {
+        return Vec::new();
+    }
+    let sink = Arc::new(ctx.sink.clone());
+    match modbus::spawn(devices, sink, ctx.status.clone(), stopped) {
+        Ok(tasks) => tasks,
+        Err(e) => {
+            error!(error = %e, "Modbus devices not started");
+            Vec::new()
         }
     }
 }

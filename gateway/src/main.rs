@@ -129,7 +129,14 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 report_every: Some(Duration::from_secs(report_every_secs)),
                 config_path: None,
             };
-            run::run(config, options, shutdown_signal()).await
+            let (stop_sims, sims_stopped) = tokio::sync::watch::channel(false);
+            let sims = gateway::demo::serve_modbus_devices(&config, &sims_stopped).await?;
+            let result = run::run(config, options, shutdown_signal()).await;
+            stop_sims.send_replace(true);
+            for task in sims {
+                let _ = task.await;
+            }
+            result
         }
     }
 }
@@ -163,10 +170,12 @@ fn report_config_ok(file: &Path, config: &GatewayConfig) {
         "not configured"
     };
     println!(
-        "{}: ok (site {}, ward {}, {} simulated devices, database {db})",
+        "{}: ok (site {}, ward {}, {} devices with {} profiles, {} simulated monitors, database {db})",
         file.display(),
         config.site.tenant_id,
         config.site.ward_id,
+        config.device.len(),
+        config.profile_set.names().count(),
         config.simulator.len()
     );
 }

@@ -27,6 +27,7 @@ use crate::broker::EmbeddedBroker;
 use crate::config::{BrokerMode, DatabaseSection, GatewayConfig};
 use collector::SiteSink;
 use firmware_adapters::health::{AdapterMetrics, HealthRegistry};
+use firmware_adapters::modbus::StatusBoard;
 
 /// How many live batches a slow subscriber may fall behind.
 const LIVE_BUS_CAPACITY: usize = 4_096;
@@ -100,6 +101,7 @@ pub async fn run(
         sink: SiteSink::new(ingest.clone(), &config.site.tenant_id),
         metrics: adapter_metrics,
         health: health.clone(),
+        status: StatusBoard::new(),
         broker,
     };
     let adapters = Adapters::start(&config, &ctx);

@@ -5,6 +5,7 @@
 //! gateway crate, which can start its own binary.
 
 mod ingest_db;
+mod modbus;
 mod outage;
 mod spool_full;
 mod stack;

@@ -7,6 +7,7 @@ use collector::sample::MAX_ID_BYTES;
 
 use super::load::Problem;
 use super::{BrokerMode, GatewayConfig};
+use firmware_adapters::modbus;
 use firmware_adapters::profile::Protocol;
 
 /// Smallest useful segment: a few thousand samples.
@@ -162,8 +163,16 @@ fn check_mqtt(c: &GatewayConfig, problems: &mut Vec<Problem>) {
             problems.push(Problem::new("mqtt.max_connections", msg));
         }
     }
+    let mut ids: HashSet<&str> = c.simulator.iter().map(|s| s.device_id.as_str()).collect();
     for (i, d) in c.device.iter().enumerate() {
         let path = format!("device[{i}]");
+        if !ids.insert(d.device_id.as_str()) {
+            let msg = format!(
+                "`{}` is used by an earlier device or simulator",
+                d.device_id
+            );
+            problems.push(Problem::new(format!("{path}.device_id"), msg));
+        }
         let profile = c.profile_set.get(&d.profile).map(AsRef::as_ref);
         d.validate(profile, &path, problems);
         let Some(profile) = profile else { continue };
@@ -189,6 +198,7 @@ fn check_mqtt(c: &GatewayConfig, problems: &mut Vec<Problem>) {
             }
         }
     }
+    problems.extend(modbus::check_shared_links(&c.device));
 }
 
 /// Identifiers end up in the spool (length-prefixed), in database keys, in

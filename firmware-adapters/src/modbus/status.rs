@@ -1,0 +1,132 @@
+//! Device statuses: what a Modbus device says about itself that is not a vital
+//! sign (a refrigerator door open, an alarm bit, a gas line pressure with no
+//! metric in the vocabulary, a serial number).
+//!
+//! Statuses are not stored as readings. The adapter keeps the latest value of
+//! each on a [`StatusBoard`], logs every change of a bit or a text at INFO
+//! (`device_id`, `status`, `value`; numbers, which move with every poll, at
+//! DEBUG), and wakes the board's subscribers when something changed, so the API
+//! or the alerting crate can show and act on them. A status keeps its last value
+//! while its device is silent; the device's health says whether it is current.
+//!
+//! Limitation: nothing consumes the board yet; until the gateway serves it, a
+//! door left open or an alarm bit shows only in the log.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::Unit;
+
+/// One status value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusValue {
+    /// The profile's `status` name.
+    pub name: String,
+    /// The value.
+    pub value: StatusData,
+    /// A unit for people, for numbers.
+    pub unit: Option<Unit>,
+}
+
+/// The value of a status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusData {
+    /// A bit: a coil, a discrete input or one bit of a register.
+    Flag(bool),
+    /// A scaled number.
+    Number(f64),
+    /// Text, such as a serial number.
+    Text(String),
+}
+
+impl fmt::Display for StatusData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Flag(b) => write!(f, "{b}"),
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// Latest statuses by device id, then by status name.
+pub type StatusMap = BTreeMap<String, BTreeMap<String, StatusValue>>;
+
+/// The latest status of every Modbus device, shared by the adapter tasks.
+#[derive(Debug, Clone)]
+pub struct StatusBoard {
+    tx: Arc<watch::Sender<StatusMap>>,
+}
+
+impl Default for StatusBoard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StatusBoard {
+    /// An empty board.
+    pub fn new() -> Self {
+        Self {
+            tx: Arc::new(watch::Sender::new(StatusMap::new())),
+        }
+    }
+
+    /// Every device's latest statuses.
+    pub fn snapshot(&self) -> StatusMap {
+        self.tx.borrow().clone()
+    }
+
+    /// A receiver that wakes when any status changes.
+    pub fn subscribe(&self) -> watch::Receiver<StatusMap> {
+        self.tx.subscribe()
+    }
+
+    /// Records `values` of `device_id`; returns those that changed.
+    pub(crate) fn update(&self, device_id: &str, values: Vec<StatusValue>) -> Vec<StatusValue> {
+        let mut changed = Vec::new();
+        self.tx.send_if_modified(|map| {
+            let device = map.entry(device_id.to_owned()).or_default();
+            for v in values {
+                if device.get(&v.name) != Some(&v) {
+                    changed.push(v.clone());
+                    device.insert(v.name.clone(), v);
+                }
+            }
+            !changed.is_empty()
+        });
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(name: &str, on: bool) -> StatusValue {
+        StatusValue {
+            name: name.into(),
+            value: StatusData::Flag(on),
+            unit: None,
+        }
+    }
+
+    #[test]
+    fn only_changes_are_reported_and_wake_subscribers() {
+        let board = StatusBoard::new();
+        let mut rx = board.subscribe();
+        assert_eq!(board.update("f1", vec![flag("door_open", false)]).len(), 1);
+        assert!(rx.has_changed().unwrap());
+        rx.borrow_and_update();
+        assert!(board
+            .update("f1", vec![flag("door_open", false)])
+            .is_empty());
+        assert!(!rx.has_changed().unwrap());
+        let changed = board.update("f1", vec![flag("door_open", true), flag("alarm", false)]);
+        assert_eq!(changed, [flag("door_open", true), flag("alarm", false)]);
+        assert_eq!(board.snapshot()["f1"]["door_open"], flag("door_open", true));
+    }
+}
