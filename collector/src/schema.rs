@@ -133,6 +133,21 @@ fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> SchemaErro
 ///
 /// See [`SchemaError`]: a missing extension says how to install it.
 pub async fn migrate(client: &mut Client) -> Result<MigrationReport, SchemaError> {
+    migrate_with(client, &[]).await
+}
+
+/// Like [`migrate`], then applies the migrations of crates built on the
+/// collector (alarm tables, the API's relational tables), each set in its own
+/// range of versions, in the order given, in the same transaction and under the
+/// same lock. The ledger is shared, so a version must be unique across all sets.
+///
+/// # Errors
+///
+/// See [`SchemaError`].
+pub async fn migrate_with(
+    client: &mut Client,
+    more: &[&[Migration]],
+) -> Result<MigrationReport, SchemaError> {
     ensure_extension(client).await?;
     let (edition, timescaledb_version) = detect_edition(client).await?;
 
@@ -149,7 +164,8 @@ pub async fn migrate(client: &mut Client) -> Result<MigrationReport, SchemaError
         .map_err(db("read schema_migrations"))?;
     let applied_before: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let mut applied = Vec::new();
-    for m in MIGRATIONS {
+    let all = std::iter::once(MIGRATIONS).chain(more.iter().copied());
+    for m in all.flatten() {
         let sum = checksum(m.sql);
         match applied_before.iter().find(|(v, _)| *v == m.version) {
             Some((_, stored)) if *stored == sum => continue,
