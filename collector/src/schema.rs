@@ -164,8 +164,13 @@ pub async fn migrate_with(
         .map_err(db("read schema_migrations"))?;
     let applied_before: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let mut applied = Vec::new();
-    let all = std::iter::once(MIGRATIONS).chain(more.iter().copied());
-    for m in all.flatten() {
+    // Collected up front: a chained iterator over borrowed slices held across the
+    // awaits below makes the future's lifetimes too general to be `Send`.
+    let all: Vec<&Migration> = MIGRATIONS
+        .iter()
+        .chain(more.iter().flat_map(|set| set.iter()))
+        .collect();
+    for m in all {
         let sum = checksum(m.sql);
         match applied_before.iter().find(|(v, _)| *v == m.version) {
             Some((_, stored)) if *stored == sum => continue,
