@@ -1,4 +1,5 @@
-//! Support for `gateway demo`: its database and its simulated Modbus devices.
+//! Support for `gateway demo`: its database and its simulated Modbus and MQTT
+//! devices.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -7,14 +8,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use firmware_adapters::modbus::sim::{serve_tcp, ModbusSim};
+use firmware_adapters::mqtt::sim::{self as mqtt_sim, MqttSimConfig};
 use firmware_adapters::profile::modbus::ModbusConnection;
+use firmware_adapters::sim::Scenario;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::NoTls;
 use tracing::info;
 
-use crate::config::GatewayConfig;
+use crate::config::{BrokerMode, GatewayConfig};
 
 /// Creates the database named in `url` when it does not exist yet, by connecting
 /// to the server's `postgres` database. Only the demo does this; a production
@@ -89,6 +92,57 @@ pub async fn serve_modbus_devices(
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(drift(sim, shutdown.clone())));
+    }
+    Ok(tasks)
+}
+
+/// Runs a simulated MQTT monitor for every `[[device]]` of the demo configuration
+/// that publishes to the embedded broker, with the device's own credentials. The
+/// monitors connect on their own once the gateway has started the broker.
+///
+/// # Errors
+///
+/// When the embedded broker's listen address has no port.
+pub fn serve_mqtt_devices(
+    config: &GatewayConfig,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let Some(mqtt) = config
+        .mqtt
+        .as_ref()
+        .filter(|m| m.broker == BrokerMode::Embedded)
+    else {
+        return Ok(Vec::new());
+    };
+    let (host, port) = mqtt
+        .listen
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+        .with_context(|| format!("mqtt.listen `{}` needs host:port", mqtt.listen))?;
+    let mut tasks = Vec::new();
+    for (seed, d) in (100u64..).zip(&config.device) {
+        let (Some(conn), Some(profile)) = (
+            &d.mqtt,
+            config
+                .profile_set
+                .get(&d.profile)
+                .and_then(|p| p.mqtt.as_ref()),
+        ) else {
+            continue;
+        };
+        let sim = MqttSimConfig {
+            device_id: d.device_id.clone(),
+            host: host.clone(),
+            port,
+            topic: profile.topic.replace("{device_id}", &d.device_id),
+            credentials: Some((conn.username.clone(), conn.password.clone())),
+            interval: Duration::from_secs(1),
+            seed,
+            scenario: Scenario::Stable,
+            nibp_every_ticks: 300,
+        };
+        info!(device_id = %d.device_id, "Simulated MQTT monitor starting");
+        tasks.push(tokio::spawn(mqtt_sim::run(sim, shutdown.clone())));
     }
     Ok(tasks)
 }

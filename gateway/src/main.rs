@@ -59,7 +59,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // rumqttd logs every device connection at info; its warnings still show.
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,rumqttd=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -130,7 +132,8 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 config_path: None,
             };
             let (stop_sims, sims_stopped) = tokio::sync::watch::channel(false);
-            let sims = gateway::demo::serve_modbus_devices(&config, &sims_stopped).await?;
+            let mut sims = gateway::demo::serve_modbus_devices(&config, &sims_stopped).await?;
+            sims.extend(gateway::demo::serve_mqtt_devices(&config, &sims_stopped)?);
             let result = run::run(config, options, shutdown_signal()).await;
             stop_sims.send_replace(true);
             for task in sims {

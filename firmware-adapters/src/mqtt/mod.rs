@@ -6,6 +6,8 @@
 //!
 //! - [`payload`]: SenML, compact JSON and pointer-mapped JSON into readings (pure).
 //! - [`session`]: the rumqttc client loop with manual acknowledgement.
+//! - [`sim`]: a simulated bedside monitor publishing SenML, the device side.
 
 pub mod payload;
 pub mod session;
+pub mod sim;
