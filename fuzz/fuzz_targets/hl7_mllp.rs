@@ -32,7 +32,13 @@ fuzz_target!(|data: &[u8]| {
                     let _ = build_ack(&routed.header, code, detail.as_ref(), "A1", "2024");
                 }
                 Err(refusal) => {
-                    let _ = build_ack(&refusal.header, AckCode::Reject, Some(&refusal.detail), "A", "");
+                    let _ = build_ack(
+                        &refusal.header,
+                        AckCode::Reject,
+                        Some(&refusal.detail),
+                        "A",
+                        "",
+                    );
                 }
             }
         }

@@ -9,7 +9,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&split, stream)) = data.split_first() else {
         return;
     };
-    for format in [DataFormat::Format2, DataFormat::Format7, DataFormat::Format8] {
+    for format in [
+        DataFormat::Format2,
+        DataFormat::Format7,
+        DataFormat::Format8,
+    ] {
         let mut framer = NoninFramer::new(format);
         let mut packets = PacketAssembler::new();
         for piece in stream.chunks(usize::from(split).max(1)) {

@@ -95,12 +95,12 @@ async fn read_ack(client: &mut DuplexStream) -> (String, String, String) {
         if let Some(Ok(block)) = framer.feed(&buf[..n]).into_iter().next() {
             let m = Message::parse(&block).unwrap();
             let msa = m.segment("MSA").unwrap();
-            let err = m.segment("ERR").map(|e| e.value(8).unwrap());
+            let err = m.segment("ERR").map(|e| e.value(8).unwrap().into_owned());
             let kind = MessageHeader::read(&m).message_type;
             assert_eq!(kind.first().map(String::as_str), Some("ACK"));
             return (
-                msa.value(1).unwrap(),
-                msa.value(2).unwrap(),
+                msa.value(1).unwrap().into_owned(),
+                msa.value(2).unwrap().into_owned(),
                 err.unwrap_or_default(),
             );
         }

@@ -51,7 +51,12 @@ impl Hl7Time {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(default)
         };
-        let nanos = format!("{fraction:0<9}").parse().unwrap_or(0);
+        // Up to nine digits, padded on the right to nanoseconds.
+        let nanos = fraction
+            .bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(9)
+            .fold(0_u32, |n, d| n * 10 + u32::from(d - b'0'));
         let time = Self {
             year: u16::try_from(part(0, 4, 0)).unwrap_or(0),
             month: small(part(4, 2, 1)),
