@@ -171,8 +171,9 @@ impl Routing {
     ///
     /// # Errors
     ///
-    /// A [`Refusal`] when nothing of the message may be stored.
-    pub fn route(&self, bytes: &[u8], assumed_offset: Option<i32>) -> Result<Routed, Refusal> {
+    /// A [`Refusal`] when nothing of the message may be stored (boxed: it
+    /// carries the header, and refusals are the rare case).
+    pub fn route(&self, bytes: &[u8], assumed_offset: Option<i32>) -> Result<Routed, Box<Refusal>> {
         let message = Message::parse(bytes).map_err(|e| refusal_unparsed(bytes, &e))?;
         let oru = OruMessage::decode(&message).map_err(|e| {
             let kind = match e {
@@ -191,11 +192,13 @@ impl Routing {
             };
             let (device, configured) = self
                 .place(eui, pv1_bed.as_ref(), oru.bed.as_ref())
-                .map_err(|detail| Refusal {
-                    header: oru.header.clone(),
-                    code: AckCode::Error,
-                    detail: detail.1,
-                    kind: detail.0,
+                .map_err(|(kind, detail)| {
+                    Box::new(Refusal {
+                        header: oru.header.clone(),
+                        code: AckCode::Error,
+                        detail,
+                        kind,
+                    })
                 })?;
             match batches.iter_mut().find(|b| b.device == device) {
                 Some(batch) => batch.readings.push(pcd.reading),
@@ -288,18 +291,18 @@ fn unknown_key(kind: &'static str, text: String) -> (&'static str, AckDetail) {
     (kind, detail)
 }
 
-fn refusal(header: MessageHeader, code: AckCode, e: &Hl7Error, kind: &'static str) -> Refusal {
-    Refusal {
+fn refusal(header: MessageHeader, code: AckCode, e: &Hl7Error, kind: &'static str) -> Box<Refusal> {
+    Box::new(Refusal {
         header,
         code,
         detail: AckDetail::from(e),
         kind,
-    }
+    })
 }
 
 /// A message that did not parse: the ACK still names its control id when the
 /// MSH segment alone parses.
-fn refusal_unparsed(bytes: &[u8], e: &Hl7Error) -> Refusal {
+fn refusal_unparsed(bytes: &[u8], e: &Hl7Error) -> Box<Refusal> {
     let first = bytes
         .split(|b| *b == b'\r' || *b == b'\n')
         .find(|line| !line.is_empty())
