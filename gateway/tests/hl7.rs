@@ -158,14 +158,31 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
     let t2 = t1 + Duration::from_secs(5);
     let stamp = |t| Hl7Time::utc(t).to_string();
     let oru = |id: &str, eui: &str, t: SystemTime, obx: Vec<Value>| json!({"control_id": id, "eui64": eui, "pv1": "ICU|3^301^3", "time": stamp(t), "obx": obx});
+    let first = vec![
+        obx(HR, "80", BPM, "R"),
+        obx("0002-4bb8^SpO2^MDIL", "97", "0004-0220^%^MDIL", "R"),
+        obx(
+            "150364^MDC_TEMP_BODY^MDC",
+            "98.6",
+            "266560^MDC_DIM_FAHR^MDC",
+            "F",
+        ),
+        obx(
+            "150021^MDC_PRESS_BLD_NONINV_SYS^MDC",
+            "",
+            "266016^MDC_DIM_MMHG^MDC",
+            "X",
+        ),
+        obx(
+            "151562^MDC_RESP_RATE^MDC",
+            "3",
+            "264928^MDC_DIM_RESP_PER_MIN^MDC",
+            "X",
+        ),
+    ];
+    let t3 = t2 + Duration::from_secs(1);
     let spec = json!([
-        oru("C1", EUI, t1, vec![
-            obx(HR, "80", BPM, "R"),
-            obx("0002-4bb8^SpO2^MDIL", "97", "0004-0220^%^MDIL", "R"),
-            obx("150364^MDC_TEMP_BODY^MDC", "98.6", "266560^MDC_DIM_FAHR^MDC", "F"),
-            obx("150021^MDC_PRESS_BLD_NONINV_SYS^MDC", "", "266016^MDC_DIM_MMHG^MDC", "X"),
-            obx("151562^MDC_RESP_RATE^MDC", "3", "264928^MDC_DIM_RESP_PER_MIN^MDC", "X"),
-        ]),
+        oru("C1", EUI, t1, first.clone()),
         oru("C2", EUI, t2, vec![
             obx("150456^MDC_PULS_OXIM_SAT_O2^MDC", "9O", "262688^MDC_DIM_PERCENT^MDC", "R"),
             obx("151562^MDC_RESP_RATE^MDC", "16", "264928^MDC_DIM_RESP_PER_MIN^MDC", "R"),
@@ -173,6 +190,9 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
         {"type": "ADT_A01", "control_id": "C3", "eui64": EUI, "time": stamp(t2)},
         oru("C4", STRANGER, t2, vec![obx(HR, "99", BPM, "R")]),
         oru("C5", EUI, t2, vec![obx(HR, "81", BPM, "R")]),
+        // A sender that lost our ACK sends again: stored once.
+        oru("C1", EUI, t1, first),
+        oru("C6", EUI, t3, vec![obx(HR, "82", BPM, "R")]),
     ]);
     let acks = send(s.hl7_port, &spec);
     let codes: Vec<(&str, &str)> = acks
@@ -186,7 +206,9 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
             ("AE", "C2"),
             ("AR", "C3"),
             ("AE", "C4"),
-            ("AA", "C5")
+            ("AA", "C5"),
+            ("AA", "C1"),
+            ("AA", "C6")
         ],
         "{acks:#?}"
     );
@@ -200,8 +222,9 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
     assert!(err(3).contains(STRANGER), "{}", err(3));
 
     let client = db.client().await;
+    // The spool is written in order: C6's row landing means the resend did too.
     wait_until("rows to land", Duration::from_secs(30), || async {
-        rows_of(&client, &device).await.len() >= 6
+        rows_of(&client, &device).await.iter().any(|r| r.2 == 82.0)
     })
     .await;
     let rows = rows_of(&client, &device).await;
@@ -226,6 +249,7 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
             (bed.as_str(), "spo2", 97.0, t1, 0),
             (bed.as_str(), "heart_rate", 81.0, t2, 0),
             (bed.as_str(), "respiratory_rate", 16.0, t2, 0),
+            (bed.as_str(), "heart_rate", 82.0, t3, 0),
         ]
     );
     let strangers: i64 = client
@@ -242,7 +266,8 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
         );
         assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
     }
-    let series = format!(r#"adapter_readings_total{{adapter="hl7",device_id="{device}"}} 6"#);
+    // Delivered readings, the resend included; the database holds each once.
+    let series = format!(r#"adapter_readings_total{{adapter="hl7",device_id="{device}"}} 11"#);
     assert!(metrics.contains(&series), "{series} missing");
     assert!(gw.terminate().await.success());
     db.drop_db().await;
