@@ -204,18 +204,19 @@ async fn handle_message<S: ReadingSink>(shared: &Shared<S>, message: &[u8]) -> O
         Err(refusal) => return Some(refused(shared, &refusal)),
     };
     note_unknown(shared, &routed);
-    for batch in &routed.batches {
+    let (code, detail) = routed.ack();
+    for batch in routed.batches {
         let device_health = shared.health.device(&batch.device.device_id);
         if let Some(h) = device_health {
             h.set_state(ConnectionState::Connected);
             h.frame();
         }
         let count = batch.readings.len() as u64;
-        let stored = shared
+        match shared
             .sink
-            .deliver(&batch.device, batch.readings.clone(), received)
-            .await;
-        match stored {
+            .deliver(&batch.device, batch.readings, received)
+            .await
+        {
             Ok(()) => {
                 shared.health.listener.readings(count, received);
                 if let Some(h) = device_health {
@@ -223,8 +224,12 @@ async fn handle_message<S: ReadingSink>(shared: &Shared<S>, message: &[u8]) -> O
                 }
             }
             Err(e) => {
+                // Limitation: batches of other devices of this message stored
+                // before the refusal are stored again when the sender resends;
+                // the database's sample key absorbs them when they carry a
+                // device time, not when they fell back to the receive time.
                 let refusal = Refusal {
-                    header: routed.header.clone(),
+                    header: routed.header,
                     code: AckCode::Reject,
                     detail: AckDetail {
                         condition: 207,
@@ -237,7 +242,6 @@ async fn handle_message<S: ReadingSink>(shared: &Shared<S>, message: &[u8]) -> O
             }
         }
     }
-    let (code, detail) = routed.ack();
     if let Some(d) = &detail {
         shared.health.listener.error("bad_observation", &d.text);
         log_problem(
