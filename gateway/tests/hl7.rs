@@ -269,6 +269,9 @@ async fn pcd01_messages_land_in_timescaledb_and_every_message_gets_its_ack() {
     // Delivered readings, the resend included; the database holds each once.
     let series = format!(r#"adapter_readings_total{{adapter="hl7",device_id="{device}"}} 11"#);
     assert!(metrics.contains(&series), "{series} missing");
+    let health = s.http_get("/devices/health");
+    let entry = format!(r#""{device}":{{"adapter":"hl7","state":"connected""#);
+    assert!(health.contains(&entry), "{entry} missing:\n{health}");
     assert!(gw.terminate().await.success());
     db.drop_db().await;
 }
