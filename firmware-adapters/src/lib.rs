@@ -14,6 +14,8 @@
 //! - [`backoff`]: bounded exponential backoff for reconnects.
 //! - [`health`]: per-device adapter health, as metrics and as a snapshot.
 //! - [`check`]: TOML into typed structs, collecting every problem with its key.
+//! - [`mllp`]: the HL7 v2 over MLLP listener: ACKs after storage, attribution
+//!   of readings to configured devices and beds.
 //! - [`mqtt`]: MQTT devices: payload formats and the broker session.
 //! - [`profile`]: device profiles (TOML) and device instances.
 //! - [`reading`]: what an adapter hands to the collector.
@@ -29,6 +31,7 @@
 pub mod backoff;
 pub mod check;
 pub mod health;
+pub mod mllp;
 pub mod modbus;
 pub mod mqtt;
 pub mod profile;

@@ -84,7 +84,11 @@ impl Adapters {
             tasks.push(tokio::spawn(task.instrument(span)));
         }
         tasks.extend(start_modbus(config, ctx, &stopped));
-        let device_ids = config.device.iter().map(|d| d.device_id.clone()).collect();
+        let mut device_ids: Vec<String> =
+            config.device.iter().map(|d| d.device_id.clone()).collect();
+        let (hl7_task, hl7_ids) = crate::hl7::start(config, ctx, &stopped);
+        tasks.extend(hl7_task);
+        device_ids.extend(hl7_ids);
         info!(devices = config.device.len(), "Adapters started");
         Self {
             stop,

@@ -8,6 +8,7 @@
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`config`]: the TOML configuration, its loading and validation.
 //! - [`demo`]: support for the demo ward.
+//! - [`hl7`]: the HL7 v2 over MLLP listener.
 //! - [`run`]: starts every part, runs until a shutdown signal, drains.
 //! - [`sim`]: drives the configured simulated monitors into the collector.
 //! - [`report`]: the demo's periodic print-out of what the database stored.
@@ -16,6 +17,7 @@ pub mod adapters;
 pub mod broker;
 pub mod config;
 pub mod demo;
+pub mod hl7;
 pub mod report;
 pub mod run;
 pub mod sim;

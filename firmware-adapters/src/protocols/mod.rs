@@ -32,4 +32,6 @@ pub mod medibus;
 pub mod nonin;
 
 #[cfg(test)]
+mod roundtrip_tests;
+#[cfg(test)]
 pub(crate) mod test_rng;

@@ -113,7 +113,7 @@ pub fn load_str(
     }
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "site",
     "spool",
     "database",
@@ -122,6 +122,7 @@ const SECTIONS: [&str; 8] = [
     "profiles",
     "mqtt",
     "device",
+    "hl7",
 ];
 
 fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayConfig> {
@@ -143,6 +144,7 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
     let profiles = take("profiles").map(|v| section(v, "profiles", problems));
     let mqtt = take("mqtt").map(|v| section(v, "mqtt", problems));
     let device = array(take("device"), "device", problems);
+    let hl7 = take("hl7").map(|v| section(v, "hl7", problems));
     Some(GatewayConfig {
         site: site?,
         spool: spool?,
@@ -152,6 +154,7 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
         profiles: profiles.map_or(Some(Default::default()), |p| p)?,
         mqtt: mqtt.map_or(Some(None), |m| m.map(Some))?,
         device: device?,
+        hl7: hl7.map_or(Some(None), |h| h.map(Some))?,
         profile_set: ProfileSet::default(),
     })
 }

@@ -79,6 +79,11 @@ pub(super) fn check(c: &GatewayConfig, problems: &mut Vec<Problem>) {
     }
 
     check_mqtt(c, problems);
+    super::hl7::check(c, problems, &|value, path, problems| {
+        identifier(value, path, &mut |p: &str, m: String| {
+            problems.push(Problem::new(p, m));
+        });
+    });
     let mut bad = |path: &str, msg: String| problems.push(Problem::new(path, msg));
     let mut devices = HashSet::new();
     for (i, sim) in c.simulator.iter().enumerate() {

@@ -67,6 +67,7 @@ fn condition_text(code: u16) -> &'static str {
         200 => "Unsupported message type",
         201 => "Unsupported event code",
         203 => "Unsupported version id",
+        204 => "Unknown key identifier",
         _ => "Application internal error",
     }
 }

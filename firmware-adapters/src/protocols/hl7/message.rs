@@ -5,6 +5,10 @@
 //! because an escaped delimiter (`\S\`) must not split anything. Reading never
 //! panics: a field, repetition or component that is not there reads as empty.
 
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+
 use super::{FieldLocation, Hl7Error};
 
 /// The five delimiters a message declares in MSH-1 and MSH-2.
@@ -83,8 +87,13 @@ impl Delimiters {
     /// An escape sequence without its closing escape character, or a `\X..\`
     /// sequence that is not an even number of hexadecimal digits.
     pub fn unescape(&self, raw: &str) -> Result<String, &'static str> {
-        let Some(esc) = self.escape else {
-            return Ok(raw.to_owned());
+        self.unescape_cow(raw).map(Cow::into_owned)
+    }
+
+    /// As [`Self::unescape`], borrowing `raw` when it holds no escape.
+    pub(crate) fn unescape_cow<'a>(&self, raw: &'a str) -> Result<Cow<'a, str>, &'static str> {
+        let Some(esc) = self.escape.filter(|&e| raw.contains(e)) else {
+            return Ok(Cow::Borrowed(raw));
         };
         let mut out = String::with_capacity(raw.len());
         let mut rest = raw;
@@ -111,7 +120,7 @@ impl Delimiters {
             rest = tail;
         }
         out.push_str(rest);
-        Ok(out)
+        Ok(Cow::Owned(out))
     }
 
     /// Escapes text so that it can stand in one component of a field. CR and LF
@@ -169,11 +178,14 @@ pub(crate) fn text_from_bytes(bytes: &[u8]) -> String {
 }
 
 /// One segment: its id and its fields as sent.
+///
+/// Fields are byte ranges into the message text, which every segment of a
+/// message shares: parsing allocates per segment, not per field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    id: String,
+    text: Arc<str>,
     /// Index 0 is the id; index n is field n (for MSH, index 1 is MSH-1).
-    fields: Vec<String>,
+    fields: Vec<Range<usize>>,
     /// Which occurrence of this id in the message, from 1.
     sequence: usize,
     delimiters: Delimiters,
@@ -182,7 +194,7 @@ pub struct Segment {
 impl Segment {
     /// The segment id, such as `OBX`.
     pub fn id(&self) -> &str {
-        &self.id
+        self.raw(0)
     }
 
     /// Which occurrence of this segment id in the message, from 1.
@@ -193,32 +205,35 @@ impl Segment {
     /// Field `n` exactly as sent (escapes and delimiters included), empty if
     /// absent.
     pub fn raw(&self, n: usize) -> &str {
-        self.fields.get(n).map_or("", String::as_str)
+        self.fields
+            .get(n)
+            .and_then(|r| self.text.get(r.clone()))
+            .unwrap_or_default()
     }
 
     /// Where field `n` of this segment is, for errors.
     pub fn location(&self, field: usize) -> FieldLocation {
         FieldLocation {
-            segment: self.id.clone(),
+            segment: self.id().to_owned(),
             sequence: self.sequence,
             field,
         }
     }
 
-    /// One component (from 1) of the first repetition of field `n`, unescaped.
+    /// One component (from 1) of the first repetition of field `n`, unescaped
+    /// (borrowed from the message when it holds no escape sequence).
     /// Subcomponents are kept joined by their separator.
     ///
     /// # Errors
     ///
     /// [`Hl7Error::BadField`] when the component holds a broken escape sequence.
-    pub fn component(&self, n: usize, component: usize) -> Result<String, Hl7Error> {
+    pub fn component(&self, n: usize, component: usize) -> Result<Cow<'_, str>, Hl7Error> {
         let d = &self.delimiters;
-        if self.id == "MSH" && n <= 2 {
-            return Ok(self.raw(n).to_owned());
+        if n <= 2 && self.id() == "MSH" {
+            return Ok(Cow::Borrowed(self.raw(n)));
         }
-        let first = self.raw(n).split(d.repetition).next().unwrap_or_default();
-        let part = nth(first, d.component, component);
-        d.unescape(part).map_err(|reason| Hl7Error::BadField {
+        let part = nth(self.first_repetition(n), d.component, component);
+        d.unescape_cow(part).map_err(|reason| Hl7Error::BadField {
             at: self.location(n),
             value: self.raw(n).to_owned(),
             reason,
@@ -230,22 +245,37 @@ impl Segment {
     /// # Errors
     ///
     /// As [`Self::component`].
-    pub fn value(&self, n: usize) -> Result<String, Hl7Error> {
+    pub fn value(&self, n: usize) -> Result<Cow<'_, str>, Hl7Error> {
         self.component(n, 1)
     }
 
     /// Every component of the first repetition of field `n`, unescaped; a broken
     /// escape sequence leaves that component as sent.
-    pub fn components_lossy(&self, n: usize) -> Vec<String> {
+    pub fn components(&self, n: usize) -> Vec<Cow<'_, str>> {
         let d = &self.delimiters;
-        let first = self.raw(n).split(d.repetition).next().unwrap_or_default();
+        let first = self.first_repetition(n);
         if first.is_empty() {
             return Vec::new();
         }
         first
             .split(d.component)
-            .map(|c| d.unescape(c).unwrap_or_else(|_| c.to_owned()))
+            .map(|c| d.unescape_cow(c).unwrap_or(Cow::Borrowed(c)))
             .collect()
+    }
+
+    /// As [`Self::components`], owned.
+    pub fn components_lossy(&self, n: usize) -> Vec<String> {
+        self.components(n)
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect()
+    }
+
+    fn first_repetition(&self, n: usize) -> &str {
+        let raw = self.raw(n);
+        raw.split(self.delimiters.repetition)
+            .next()
+            .unwrap_or_default()
     }
 }
 
@@ -272,57 +302,55 @@ impl Message {
     /// [`Hl7Error::BadDelimiters`] when MSH-1/MSH-2 are unusable, and
     /// [`Hl7Error::BadSegment`] for a segment without a valid id.
     pub fn parse(bytes: &[u8]) -> Result<Self, Hl7Error> {
-        let text = text_from_bytes(bytes);
-        let mut lines = text
-            .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
-            .split(['\r', '\n'])
-            .filter(|s| !s.is_empty());
+        let text: Arc<str> = match std::str::from_utf8(bytes) {
+            Ok(text) => Arc::from(text),
+            Err(_) => Arc::from(text_from_bytes(bytes)),
+        };
+        let body = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        let mut lines = line_ranges(&text, text.len() - body.len());
         let msh = lines.next().ok_or(Hl7Error::MissingMsh)?;
-        let (delimiters, encoding) = Delimiters::from_msh(msh)?;
+        let (delimiters, encoding) = Delimiters::from_msh(&text[msh.clone()])?;
         let mut message = Self {
             delimiters,
             segments: Vec::new(),
         };
-        message.push_msh(msh, encoding);
+        let msh_fields = message.msh_fields(&text, msh, encoding.len());
+        message.add(&text, msh_fields);
         for (i, line) in lines.enumerate() {
-            message.push_segment(line, i + 2)?;
+            let fields = field_ranges(&text, line, delimiters.field);
+            let id = text.get(fields[0].clone()).unwrap_or_default();
+            let valid = id.len() == 3
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            if !valid {
+                return Err(Hl7Error::BadSegment { number: i + 2 });
+            }
+            message.add(&text, fields);
         }
         Ok(message)
     }
 
-    fn push_msh(&mut self, line: &str, encoding: &str) {
-        let d = self.delimiters;
-        let after = line.get(3..).unwrap_or_default();
-        let after = after.strip_prefix(d.field).unwrap_or(after);
-        let after = after.strip_prefix(encoding).unwrap_or(after);
-        let rest = after.strip_prefix(d.field).map(|r| r.split(d.field));
-        let mut fields = vec!["MSH".to_owned(), d.field.to_string(), encoding.to_owned()];
-        fields.extend(rest.into_iter().flatten().map(str::to_owned));
-        self.add("MSH", fields);
-    }
-
-    fn push_segment(&mut self, line: &str, number: usize) -> Result<(), Hl7Error> {
-        let fields: Vec<String> = line
-            .split(self.delimiters.field)
-            .map(str::to_owned)
-            .collect();
-        let id = fields.first().map(String::as_str).unwrap_or_default();
-        let valid = id.len() == 3
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if !valid {
-            return Err(Hl7Error::BadSegment { number });
+    /// MSH-1 is the separator itself and MSH-2 the encoding characters; the
+    /// other fields split as usual after them.
+    fn msh_fields(&self, text: &str, line: Range<usize>, encoding_len: usize) -> Vec<Range<usize>> {
+        let sep = self.delimiters.field;
+        let at = line.start;
+        let sep_end = at + 3 + sep.len_utf8();
+        let encoding_end = sep_end + encoding_len;
+        let mut fields = vec![at..at + 3, at + 3..sep_end, sep_end..encoding_end];
+        if text[encoding_end..line.end].starts_with(sep) {
+            let rest = encoding_end + sep.len_utf8()..line.end;
+            fields.extend(field_ranges(text, rest, sep));
         }
-        let id = id.to_owned();
-        self.add(&id, fields);
-        Ok(())
+        fields
     }
 
-    fn add(&mut self, id: &str, fields: Vec<String>) {
-        let sequence = 1 + self.segments.iter().filter(|s| s.id == id).count();
+    fn add(&mut self, text: &Arc<str>, fields: Vec<Range<usize>>) {
+        let id = &text[fields[0].clone()];
+        let sequence = 1 + self.segments.iter().filter(|s| s.id() == id).count();
         self.segments.push(Segment {
-            id: id.to_owned(),
+            text: Arc::clone(text),
             fields,
             sequence,
             delimiters: self.delimiters,
@@ -341,8 +369,40 @@ impl Message {
 
     /// The first segment with this id.
     pub fn segment(&self, id: &str) -> Option<&Segment> {
-        self.segments.iter().find(|s| s.id == id)
+        self.segments.iter().find(|s| s.id() == id)
     }
+}
+
+/// The non-empty lines of `text` from `start`, split on CR and LF.
+fn line_ranges(text: &str, start: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = start;
+    std::iter::from_fn(move || loop {
+        if at >= text.len() {
+            return None;
+        }
+        let rest = &text.as_bytes()[at..];
+        let len = rest
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(rest.len());
+        let line = at..at + len;
+        at += len + 1;
+        if len > 0 {
+            return Some(line);
+        }
+    })
+}
+
+/// The ranges of the fields of `line`, split on `sep`.
+fn field_ranges(text: &str, line: Range<usize>, sep: char) -> Vec<Range<usize>> {
+    let mut fields = Vec::with_capacity(24);
+    let mut start = line.start;
+    for (i, _) in text[line.clone()].match_indices(sep) {
+        fields.push(start..line.start + i);
+        start = line.start + i + sep.len_utf8();
+    }
+    fields.push(start..line.end);
+    fields
 }
 
 #[cfg(test)]

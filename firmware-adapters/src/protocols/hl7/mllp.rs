@@ -78,8 +78,24 @@ impl MllpFramer {
     /// problems they completed, in order.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Result<Vec<u8>, MllpError>> {
         let mut out = Vec::new();
-        for &byte in bytes {
+        let mut rest = bytes;
+        while let Some((&byte, tail)) = rest.split_first() {
+            if self.state == State::InMessage {
+                // Copy the run of ordinary bytes at once, up to the limit;
+                // the byte after it goes through the state machine.
+                let run = rest
+                    .iter()
+                    .position(|&b| b == START_BLOCK || b == END_BLOCK)
+                    .unwrap_or(rest.len());
+                let take = run.min(self.limit.saturating_sub(self.message.len()));
+                if take > 0 {
+                    self.message.extend_from_slice(&rest[..take]);
+                    rest = &rest[take..];
+                    continue;
+                }
+            }
             self.push_byte(byte, &mut out);
+            rest = tail;
         }
         out
     }

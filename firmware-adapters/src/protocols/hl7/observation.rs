@@ -23,8 +23,8 @@ pub struct Code {
 
 impl Code {
     fn read(segment: &Segment, field: usize) -> Option<Self> {
-        let c = segment.components_lossy(field);
-        let get = |i: usize| c.get(i).map_or("", String::as_str);
+        let c = segment.components(field);
+        let get = |i: usize| c.get(i).map_or("", |s| s.as_ref());
         if get(0).is_empty() && get(1).is_empty() {
             return None;
         }
@@ -127,10 +127,10 @@ impl Observation {
         let code = Code::read(obx, 3).ok_or_else(|| Hl7Error::MissingField {
             at: obx.location(3),
         })?;
-        let value_type = obx.value(2)?;
+        let value_type = obx.value(2)?.into_owned();
         let metric = code.mdc.and_then(metric_for_code);
         Ok(Self {
-            set_id: obx.value(1)?,
+            set_id: obx.value(1)?.into_owned(),
             value: read_value(obx, &value_type)?,
             value_type,
             code,
@@ -139,7 +139,7 @@ impl Observation {
                 let unit = u.unit();
                 (u, unit)
             }),
-            status: obx.value(11)?,
+            status: obx.value(11)?.into_owned(),
             time: read_time(obx, 14)?.or(obr_time),
             equipment: read_equipment(obx),
             metric,
@@ -223,7 +223,7 @@ pub(crate) fn read_time(segment: &Segment, field: usize) -> Result<Option<Hl7Tim
         .map(Some)
         .map_err(|reason| Hl7Error::BadField {
             at: segment.location(field),
-            value: text,
+            value: text.into_owned(),
             reason,
         })
 }
@@ -231,8 +231,8 @@ pub(crate) fn read_time(segment: &Segment, field: usize) -> Result<Option<Hl7Tim
 /// OBX-18 as EI (`entity ^ namespace ^ universal id ^ type`): the EUI-64 from
 /// the universal id when typed `EUI-64`, or from the entity id.
 fn read_equipment(obx: &Segment) -> Option<EquipmentId> {
-    let c = obx.components_lossy(18);
-    let get = |i: usize| c.get(i).map_or("", String::as_str);
+    let c = obx.components(18);
+    let get = |i: usize| c.get(i).map_or("", |s| s.as_ref());
     let typed = (get(3) == "EUI-64").then(|| get(2));
     let eui = typed.into_iter().chain([get(0)]).find_map(|s| {
         let hex = s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
@@ -241,8 +241,7 @@ fn read_equipment(obx: &Segment) -> Option<EquipmentId> {
     let other = || {
         c.iter()
             .find(|s| !s.is_empty())
-            .cloned()
-            .map(EquipmentId::Other)
+            .map(|s| EquipmentId::Other(s.clone().into_owned()))
     };
     eui.map(EquipmentId::Eui64).or_else(other)
 }

@@ -78,8 +78,12 @@ pub struct BedLocation {
 
 impl BedLocation {
     fn read(pv1: &Segment) -> Option<Self> {
-        let c = pv1.components_lossy(3);
-        let get = |i: usize| c.get(i).filter(|s| !s.is_empty()).cloned();
+        let c = pv1.components(3);
+        let get = |i: usize| {
+            c.get(i)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.clone().into_owned())
+        };
         let bed = Self {
             point_of_care: get(0),
             room: get(1),
@@ -165,7 +169,8 @@ impl OruMessage {
         let (observations, rejected) = read_observations(message);
         let patient_id = message
             .segment("PID")
-            .and_then(|pid| pid.components_lossy(3).into_iter().next())
+            .and_then(|pid| pid.components(3).into_iter().next())
+            .map(std::borrow::Cow::into_owned)
             .filter(|id| !id.is_empty());
         Ok(Self {
             header,

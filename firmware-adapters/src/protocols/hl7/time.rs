@@ -51,7 +51,12 @@ impl Hl7Time {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(default)
         };
-        let nanos = format!("{fraction:0<9}").parse().unwrap_or(0);
+        // Up to nine digits, padded on the right to nanoseconds.
+        let nanos = fraction
+            .bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(9)
+            .fold(0_u32, |n, d| n * 10 + u32::from(d - b'0'));
         let time = Self {
             year: u16::try_from(part(0, 4, 0)).unwrap_or(0),
             month: small(part(4, 2, 1)),
@@ -95,6 +100,49 @@ impl Hl7Time {
                     .checked_add(Duration::from_nanos(u64::from(self.nanos)))
             }
         }
+    }
+}
+
+impl Hl7Time {
+    /// `t` in UTC to the second (offset `+0000`), for timestamps the gateway
+    /// sends; a time before 1970 reads as 1970-01-01.
+    pub fn utc(t: SystemTime) -> Self {
+        let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let days = i64::try_from(secs / 86_400).unwrap_or(0);
+        let (year, month, day) = civil_from_days(days);
+        let of_day = secs % 86_400;
+        Self {
+            year: u16::try_from(year).unwrap_or(u16::MAX),
+            month,
+            day,
+            hour: small(u32::try_from(of_day / 3600).unwrap_or(0)),
+            minute: small(u32::try_from(of_day % 3600 / 60).unwrap_or(0)),
+            second: small(u32::try_from(of_day % 60).unwrap_or(0)),
+            nanos: 0,
+            offset_minutes: Some(0),
+        }
+    }
+}
+
+impl std::fmt::Display for Hl7Time {
+    /// `YYYYMMDDHHMMSS`, then `.fraction` when there is one and `+HHMM` or
+    /// `-HHMM` when the offset is known.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )?;
+        if self.nanos > 0 {
+            let fraction = format!("{:09}", self.nanos);
+            write!(f, ".{}", fraction.trim_end_matches('0'))?;
+        }
+        if let Some(offset) = self.offset_minutes {
+            let sign = if offset < 0 { '-' } else { '+' };
+            let abs = offset.unsigned_abs();
+            write!(f, "{sign}{:02}{:02}", abs / 60, abs % 60)?;
+        }
+        Ok(())
     }
 }
 
@@ -147,9 +195,39 @@ fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The date of a day count since 1970-01-01 (the inverse of the above).
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let narrow = |v: i64| u8::try_from(v).unwrap_or(1);
+    (year, narrow(month), narrow(day))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_formats_and_parses_back() {
+        for secs in [0_u64, 951_825_600, 1_714_552_200, 4_102_444_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            let text = Hl7Time::utc(t).to_string();
+            assert_eq!(text.len(), 19, "{text}");
+            let back = Hl7Time::parse(&text).unwrap().to_system_time(None);
+            assert_eq!(back, Some(t), "{text}");
+        }
+        let t = UNIX_EPOCH + Duration::from_secs(1_714_552_200);
+        assert_eq!(Hl7Time::utc(t).to_string(), "20240501083000+0000");
+        let local = Hl7Time::parse("20240501103000.25-0130").unwrap();
+        assert_eq!(local.to_string(), "20240501103000.25-0130");
+    }
 
     fn unix(t: SystemTime) -> i64 {
         match t.duration_since(UNIX_EPOCH) {
