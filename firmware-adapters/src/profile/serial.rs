@@ -293,3 +293,75 @@ const fn default_reopen_initial_ms() -> u64 {
 const fn default_reopen_max_ms() -> u64 {
     30_000
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::Profile;
+
+    fn problems(serial: &str) -> Vec<String> {
+        let text = format!("name = \"p\"\nsilence_timeout_ms = 10000\n[serial]\n{serial}");
+        match Profile::parse(&text) {
+            Ok(_) => Vec::new(),
+            Err(ps) => ps.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_profile_parses_with_defaults() {
+        let text = "name = \"p\"\nsilence_timeout_ms = 1\n[serial]\nprotocol = \"datex\"\n\
+            baud_rate = 19200\nparity = \"even\"\nwatchdog_ms = 15000\n";
+        let p = Profile::parse(text).unwrap();
+        let s = p.serial.clone().unwrap();
+        assert_eq!((s.data_bits, s.stop_bits, s.reopen_initial_ms), (8, 1, 500));
+        assert_eq!(p.protocol(), crate::profile::Protocol::Serial);
+    }
+
+    #[test]
+    fn unknown_keys_and_impossible_settings_are_named() {
+        let found = problems(
+            "protocol = \"nonin\"\nbaud_rate = 1200\nparity = \"none\"\ndata_bits = 7\n\
+             stop_bits = 3\nflow_control = \"software\"\nwatchdog_ms = 900\nnonin_format = 2\n\
+             poll_interval_ms = 5\n",
+        );
+        let paths: Vec<&str> = found.iter().map(|p| p.split(':').next().unwrap()).collect();
+        assert_eq!(
+            paths,
+            [
+                "serial.baud_rate",
+                "serial.data_bits",
+                "serial.stop_bits",
+                "serial.flow_control",
+                "serial.watchdog_ms",
+                "serial.poll_interval_ms",
+            ],
+            "{found:#?}"
+        );
+        assert!(found[0].contains("too slow"), "{found:?}");
+        let unknown = problems("protocol = \"masimo\"\nbaud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\nbaudrate = 1\n");
+        assert!(
+            unknown[0].starts_with("serial.baudrate: unknown key"),
+            "{unknown:?}"
+        );
+    }
+
+    #[test]
+    fn protocol_keys_are_required_and_checked() {
+        let base = "baud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\n";
+        let nonin = problems(&format!("protocol = \"nonin\"\n{base}"));
+        assert_eq!(nonin, ["serial.nonin_format: missing key: 2, 7 or 8"]);
+        let bad = problems(&format!("protocol = \"nonin\"\nnonin_format = 13\n{base}"));
+        assert_eq!(bad, ["serial.nonin_format: must be 2, 7 or 8"]);
+        let datex = problems(&format!(
+            "protocol = \"datex\"\ndatex_interval_s = 30\n{}",
+            base.replace("9600", "19200")
+        ));
+        assert_eq!(
+            datex,
+            ["serial.watchdog_ms: must exceed the device's message period of 30000 ms"]
+        );
+        let two = "name = \"p\"\nsilence_timeout_ms = 1\n[serial]\nprotocol = \"masimo\"\n\
+            baud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\n[mqtt]\ntopic = \"t\"\nformat = \"compact\"\n";
+        let err = Profile::parse(two).unwrap_err();
+        assert!(err[0].message.contains("more than one"), "{err:?}");
+    }
+}
