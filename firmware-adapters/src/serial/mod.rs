@@ -10,7 +10,8 @@
 //!
 //! Health per device (adapter `serial_nonin`, `serial_masimo`, `serial_datex`,
 //! `serial_medibus`): `connecting`, `connected`, `backing_off`; errors counted
-//! by kind: `open` (the port cannot be opened), `silence` (the watchdog fired
+//! by kind: `open` (the port cannot be opened), `port_lost` (the open port
+//! failed or ended: unplugged), `silence` (the watchdog fired
 //! and the protocol was started again), `noise` (bytes skipped while
 //! resynchronising, bad checksums), `decode` (a frame that arrived whole but
 //! does not decode), `format_refused` (Nonin NAK), `refused` (the collector

@@ -62,6 +62,9 @@ pub(crate) struct Context<S> {
 /// Why a port was left.
 enum Left {
     Shutdown,
+    /// The port could not be opened.
+    Unavailable(io::Error),
+    /// The open port failed or ended.
     Lost(io::Error),
 }
 
@@ -79,10 +82,17 @@ pub(crate) async fn run<O: Opener, K: Session, S: ReadingSink>(
             Ok(port) => serve(port, &mut session, &mut ctx, &mut shutdown).await,
             Err(e) => {
                 ctx.health.error("open", &e.to_string());
-                Left::Lost(e)
+                Left::Unavailable(e)
             }
         };
-        let Left::Lost(error) = left else { break };
+        let error = match left {
+            Left::Shutdown => break,
+            Left::Unavailable(e) => e,
+            Left::Lost(e) => {
+                ctx.health.error("port_lost", &e.to_string());
+                e
+            }
+        };
         let delay = ctx.backoff.next_delay();
         ctx.health.set_state(ConnectionState::BackingOff);
         if let Some(suppressed) = log.allow(Instant::now()) {

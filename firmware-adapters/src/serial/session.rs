@@ -50,7 +50,25 @@ impl Output {
         });
     }
 
-    pub(crate) fn batch(&mut self, readings: Vec<Reading>) {
+    /// Adds one frame's readings. A batch shares one time, and the database
+    /// keeps one value per metric and time, so a second reading of a metric
+    /// (a Datex monitor's impedance and CO2 respiration rates, Medibus 0xD6
+    /// and 0xD5) goes raw as `<metric>.also` instead of being lost quietly.
+    pub(crate) fn batch(&mut self, mut readings: Vec<Reading>) {
+        let mut seen = Vec::with_capacity(readings.len());
+        readings.retain(|r| {
+            if seen.contains(&r.metric) {
+                self.raw.push(StatusValue {
+                    name: format!("{}.also", r.metric.info().name),
+                    value: StatusData::Number(r.value),
+                    unit: Some(r.unit),
+                });
+                false
+            } else {
+                seen.push(r.metric);
+                true
+            }
+        });
         if !readings.is_empty() {
             self.batches.push(readings);
         }
@@ -89,4 +107,24 @@ pub(crate) fn noise_kind(framing: bool) -> &'static str {
 /// Half of `d`, at least a millisecond.
 pub(crate) fn half(d: Duration) -> Duration {
     (d / 2).max(Duration::from_millis(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Metric;
+
+    #[test]
+    fn a_second_reading_of_a_metric_in_one_batch_is_kept_raw() {
+        let mut out = Output::default();
+        out.batch(vec![
+            Reading::new(Metric::RespiratoryRate, 14.0),
+            Reading::new(Metric::HeartRate, 70.0),
+            Reading::new(Metric::RespiratoryRate, 16.0),
+        ]);
+        assert_eq!(out.batches[0].len(), 2);
+        assert_eq!(out.batches[0][0].value, 14.0);
+        assert_eq!(out.raw[0].name, "respiratory_rate.also");
+        assert_eq!(out.raw[0].value, StatusData::Number(16.0));
+    }
 }
