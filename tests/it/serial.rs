@@ -247,6 +247,16 @@ const MEDIBUS: Expect = Expect {
     ],
 };
 
+const INTELLIVUE: Expect = Expect {
+    profile: "philips-intellivue-mib",
+    metrics: &[
+        (Metric::HeartRate, Unit::PerMinute),
+        (Metric::Spo2, Unit::Percent),
+        (Metric::PulseRate, Unit::PerMinute),
+        (Metric::RespiratoryRate, Unit::PerMinute),
+    ],
+};
+
 fn check_batch(expect: &Expect, batch: &[Reading]) {
     for &(metric, unit) in expect.metrics {
         let r = batch
@@ -412,6 +422,7 @@ protocol_tests! {
     masimo: MASIMO;
     datex: DATEX;
     medibus: MEDIBUS;
+    intellivue: INTELLIVUE;
 }
 
 /// The device falls silent with the port still open (a cable pulled behind a

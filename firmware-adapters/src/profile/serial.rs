@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! [serial]
-//! protocol = "nonin"        # nonin, masimo, datex or medibus
+//! protocol = "nonin"        # nonin, masimo, datex, medibus or intellivue
 //! baud_rate = 9600
 //! data_bits = 8             # default 8
 //! parity = "none"           # none, even or odd
@@ -16,7 +16,10 @@
 //! ```
 //!
 //! Protocol keys: `nonin_format` (Nonin, required), `poll_interval_ms`
-//! (Medibus: how often measured data are requested, default 1000),
+//! (Medibus and IntelliVue: how often measured data or numerics are
+//! requested, default 1000), `intellivue_association_hex` (IntelliVue: the
+//! association request body as hexadecimal digits, from the Philips Data
+//! Export guide; see the session's limitation),
 //! `datex_interval_s` (Datex: the monitor's transmission interval, default 5,
 //! at least 5) and `datex_dri_level` (Datex: the DRI level byte of the
 //! request, default 0, which monitors of every level are reported to accept).
@@ -40,6 +43,8 @@ pub enum SerialProtocol {
     Datex,
     /// Dräger Medibus, code page 1 measured data.
     Medibus,
+    /// Philips IntelliVue Data Export over MIB/RS-232, numerics.
+    Intellivue,
 }
 
 impl SerialProtocol {
@@ -50,6 +55,7 @@ impl SerialProtocol {
             Self::Masimo => "serial_masimo",
             Self::Datex => "serial_datex",
             Self::Medibus => "serial_medibus",
+            Self::Intellivue => "serial_intellivue",
         }
     }
 
@@ -67,7 +73,9 @@ impl SerialProtocol {
             Self::Datex => {
                 u64::from(p.datex_interval_s.unwrap_or(DEFAULT_DATEX_INTERVAL_S)) * 1_000
             }
-            Self::Medibus => p.poll_interval_ms.unwrap_or(DEFAULT_MEDIBUS_POLL_MS),
+            Self::Medibus | Self::Intellivue => {
+                p.poll_interval_ms.unwrap_or(DEFAULT_MEDIBUS_POLL_MS)
+            }
         }
     }
 
@@ -82,6 +90,8 @@ impl SerialProtocol {
             // Up to five 278-byte subrecords and a header per interval.
             (Self::Datex, _) => 300,
             (Self::Medibus, _) => 200,
+            // A numerics poll result of some 30 objects a second.
+            (Self::Intellivue, _) => 1_500,
         }
     }
 }
@@ -141,6 +151,27 @@ pub struct SerialProfile {
     pub datex_interval_s: Option<u16>,
     /// Datex: the DRI level byte of the request; default 0.
     pub datex_dri_level: Option<u8>,
+    /// IntelliVue: the association request body, hexadecimal; default the
+    /// session's own (see `serial::intellivue`).
+    pub intellivue_association_hex: Option<String>,
+}
+
+impl SerialProfile {
+    /// The IntelliVue association body, when the profile gives a valid one.
+    pub fn intellivue_association(&self) -> Option<Vec<u8>> {
+        let hex = self.intellivue_association_hex.as_deref()?;
+        let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.len() % 2 != 0 {
+            return None;
+        }
+        digits
+            .chunks(2)
+            .map(|pair| {
+                let text = std::str::from_utf8(pair).ok()?;
+                u8::from_str_radix(text, 16).ok()
+            })
+            .collect()
+    }
 }
 
 /// Where a serial device is plugged in: `[device.serial]`.
@@ -230,10 +261,16 @@ impl SerialProfile {
             SerialProtocol::Nonin,
             bad,
         );
+        if self.poll_interval_ms.is_some()
+            && !matches!(proto, SerialProtocol::Medibus | SerialProtocol::Intellivue)
+        {
+            let msg = format!("is a Medibus and IntelliVue setting; this profile is {proto:?}");
+            bad("poll_interval_ms", msg);
+        }
         foreign(
-            "poll_interval_ms",
-            self.poll_interval_ms.is_some(),
-            SerialProtocol::Medibus,
+            "intellivue_association_hex",
+            self.intellivue_association_hex.is_some(),
+            SerialProtocol::Intellivue,
             bad,
         );
         foreign(
@@ -257,6 +294,21 @@ impl SerialProfile {
             SerialProtocol::Medibus => {
                 if self.poll_interval_ms == Some(0) {
                     bad("poll_interval_ms", "must be at least 1".into());
+                }
+            }
+            SerialProtocol::Intellivue => {
+                if self.poll_interval_ms.is_some_and(|ms| ms < 100) {
+                    bad(
+                        "poll_interval_ms",
+                        "must be at least 100: faster polls overload the monitor".into(),
+                    );
+                }
+                let hex = self.intellivue_association_hex.as_ref();
+                if hex.is_some() && self.intellivue_association().is_none_or(|b| b.is_empty()) {
+                    bad(
+                        "intellivue_association_hex",
+                        "must be pairs of hexadecimal digits".into(),
+                    );
                 }
             }
             SerialProtocol::Datex => {
@@ -361,6 +413,18 @@ mod tests {
         );
         let two = "name = \"p\"\nsilence_timeout_ms = 1\n[serial]\nprotocol = \"masimo\"\n\
             baud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\n[mqtt]\ntopic = \"t\"\nformat = \"compact\"\n";
+        let iv = "protocol = \"intellivue\"\nbaud_rate = 115200\nparity = \"none\"\nwatchdog_ms = 8000\n";
+        let odd = problems(&format!(
+            "{iv}intellivue_association_hex = \"0D0\"\npoll_interval_ms = 50\n"
+        ));
+        assert_eq!(
+            odd,
+            [
+                "serial.poll_interval_ms: must be at least 100: faster polls overload the monitor",
+                "serial.intellivue_association_hex: must be pairs of hexadecimal digits",
+            ]
+        );
+        assert!(problems(&format!("{iv}intellivue_association_hex = \"0d 0E\"\n")).is_empty());
         let err = Profile::parse(two).unwrap_err();
         assert!(err[0].message.contains("more than one"), "{err:?}");
     }

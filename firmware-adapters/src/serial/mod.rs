@@ -1,5 +1,6 @@
-//! Bedside devices on serial lines: Nonin, Masimo ASCII 1, GE Datex S/5 and
-//! Dräger Medibus, each as a session driver over a serial port.
+//! Bedside devices on serial lines: Nonin, Masimo ASCII 1, GE Datex S/5,
+//! Dräger Medibus and Philips IntelliVue (MIB/RS-232), each as a session
+//! driver over a serial port.
 //!
 //! One task per device (serial bedside devices are point to point): it opens
 //! the port with the profile's line settings, runs the protocol's session on
@@ -9,13 +10,14 @@
 //! described in `run`; the sessions in their modules.
 //!
 //! Health per device (adapter `serial_nonin`, `serial_masimo`, `serial_datex`,
-//! `serial_medibus`): `connecting`, `connected`, `backing_off`; errors counted
+//! `serial_medibus`, `serial_intellivue`): `connecting`, `connected`, `backing_off`; errors counted
 //! by kind: `open` (the port cannot be opened), `port_lost` (the open port
 //! failed or ended: unplugged), `silence` (the watchdog fired
 //! and the protocol was started again), `noise` (bytes skipped while
 //! resynchronising, bad checksums), `decode` (a frame that arrived whole but
-//! does not decode), `format_refused` (Nonin NAK), `refused` (the collector
-//! did not take the readings).
+//! does not decode), `format_refused` (Nonin NAK), `association_refused` and
+//! `association_lost` (IntelliVue), `refused` (the collector did not take the
+//! readings).
 //!
 //! Values the vocabulary has no metric for (Masimo SpCO, Datex ST levels,
 //! Medibus ventilation values and unknown codes, Nonin battery flags) are not
@@ -24,10 +26,9 @@
 //!
 //! # Limitations
 //!
-//! - Philips IntelliVue over MIB/RS-232 has a codec but no session: its
-//!   association request and MDS create result bodies are not laid out in
-//!   the sources the codec was built from, so a session would send bytes no
-//!   monitor was seen to accept. A profile cannot name it yet.
+//! - Philips IntelliVue: the association request body is not laid out in
+//!   the sources the codec was built from; see the limitation in
+//!   `intellivue` and the profile key `intellivue_association_hex`.
 //! - One device per port: two devices naming one path are refused by
 //!   [`check_ports`].
 //! - Port settings apply when the port opens; a USB-serial adapter that
@@ -38,10 +39,11 @@
 //!
 //! - `session`: the pure protocol state machine trait.
 //! - `run`: the port loop (watchdog, reopen with backoff).
-//! - `nonin`, `masimo`, `datex`, `medibus`: the sessions.
+//! - `nonin`, `masimo`, `datex`, `medibus`, `intellivue`: the sessions.
 //! - [`sim`]: device-side simulators speaking the real bytes.
 
 mod datex;
+mod intellivue;
 mod masimo;
 mod medibus;
 mod nonin;
@@ -58,6 +60,7 @@ use tokio::task::JoinHandle;
 use tokio_serial::{SerialPortBuilderExt as _, SerialStream};
 use tracing::Instrument as _;
 
+pub use intellivue::{default_association_body, EVENT_MDS_CREATE};
 pub use nonin::select_format;
 
 use crate::backoff::Backoff;
@@ -176,6 +179,12 @@ fn session(p: &SerialProfile) -> Box<dyn Session> {
             p.datex_dri_level.unwrap_or(0),
         )),
         SerialProtocol::Medibus => Box::new(medibus::MedibusSession::new(
+            Duration::from_millis(p.poll_interval_ms.unwrap_or(DEFAULT_MEDIBUS_POLL_MS)),
+            half(watchdog),
+        )),
+        SerialProtocol::Intellivue => Box::new(intellivue::IntellivueSession::new(
+            p.intellivue_association()
+                .unwrap_or_else(intellivue::default_association_body),
             Duration::from_millis(p.poll_interval_ms.unwrap_or(DEFAULT_MEDIBUS_POLL_MS)),
             half(watchdog),
         )),

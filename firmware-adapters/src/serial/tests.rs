@@ -182,13 +182,14 @@ async fn a_port_that_cannot_be_opened_backs_off_exponentially() {
     h.stop().await;
 }
 
-const PROFILES: [&str; 6] = [
+const PROFILES: [&str; 7] = [
     NONIN8,
     "protocol = \"nonin\"\nbaud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\nnonin_format = 2\n",
     "protocol = \"nonin\"\nbaud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\nnonin_format = 7\n",
     "protocol = \"masimo\"\nbaud_rate = 9600\nparity = \"none\"\nwatchdog_ms = 3000\n",
     "protocol = \"datex\"\nbaud_rate = 19200\nparity = \"even\"\nflow_control = \"hardware\"\nwatchdog_ms = 15000\n",
     "protocol = \"medibus\"\nbaud_rate = 9600\nparity = \"even\"\nwatchdog_ms = 3000\n",
+    "protocol = \"intellivue\"\nbaud_rate = 115200\nparity = \"none\"\nwatchdog_ms = 8000\n",
 ];
 
 /// Runs the session of `p` against its simulator until `batches` arrived.

@@ -70,6 +70,7 @@ pub fn model_for(profile: &SerialProfile) -> Box<dyn DeviceModel> {
         SerialProtocol::Medibus => Box::new(Medibus {
             framer: MedibusFramer::new(),
         }),
+        SerialProtocol::Intellivue => Box::new(super::intellivue::Monitor::default()),
     }
 }
 

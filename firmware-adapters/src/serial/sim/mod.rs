@@ -19,9 +19,12 @@
 //!
 //! Streaming devices (Nonin, Masimo) send on their own period; Datex sends
 //! displayed values after a request, at once and then on the requested
-//! interval; Medibus answers the host's commands.
+//! interval; Medibus and IntelliVue answer the host's commands (the
+//! IntelliVue monitor accepts any association request, then sends its MDS
+//! create event and answers numeric polls).
 
 mod devices;
+mod intellivue;
 
 use std::time::{Duration, SystemTime};
 
