@@ -167,7 +167,7 @@ async fn sleep_until_some(at: Option<Instant>) {
     }
 }
 
-/// Sends what the session asked for and hands on what it decoded.
+/// Hands on what the session decoded, then sends what it asked for.
 async fn apply<P, S>(
     port: &mut P,
     out: Output,
@@ -179,10 +179,6 @@ where
     P: AsyncWrite + Unpin,
     S: ReadingSink,
 {
-    if !out.send.is_empty() {
-        port.write_all(&out.send).await?;
-        port.flush().await?;
-    }
     for _ in 0..out.frames {
         ctx.health.frame();
     }
@@ -214,6 +210,12 @@ where
             Ok(()) => ctx.health.readings(n, received),
             Err(refused) => ctx.health.error("refused", &refused.reason),
         }
+    }
+    // Written last: readings already decoded are delivered even when the
+    // port fails on this write.
+    if !out.send.is_empty() {
+        port.write_all(&out.send).await?;
+        port.flush().await?;
     }
     Ok(())
 }

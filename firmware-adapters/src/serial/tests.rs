@@ -297,3 +297,33 @@ async fn a_sensor_off_gives_invalid_readings_or_none_and_says_so() {
     h.stop().await;
     task.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn readings_decoded_before_a_failed_write_are_still_delivered() {
+    use crate::protocols::medibus::{encode_command, Command, MeasuredData, MeasuredItem};
+    let p = profile(PROFILES[5]);
+    let (ours, mut device) = tokio::io::duplex(4096);
+    let h = start(&p, vec![ours]);
+    let mut icc = [0u8; 5];
+    device.read_exact(&mut icc).await.unwrap();
+    // The device's NOP needs an answer, but the device is gone by then.
+    let mut bytes = encode_command(Command::Nop);
+    let items = vec![MeasuredItem {
+        code: 0xEB,
+        value: "96".into(),
+    }];
+    bytes.extend(MeasuredData { items }.to_frame().unwrap());
+    device.write_all(&bytes).await.unwrap();
+    drop(device);
+    let delivered = tokio::time::timeout(Duration::from_secs(60), h.sink.wait(1)).await;
+    assert!(delivered.is_ok(), "the readings were lost with the port");
+    h.health
+        .wait_for("dev-1", |d| {
+            d.last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("port_lost"))
+        })
+        .await;
+    assert_eq!(h.sink.batches.lock().unwrap()[0][0].value, 96.0);
+    h.stop().await;
+}
