@@ -10,7 +10,9 @@
 use tokio::time::Instant;
 
 use super::session::{noise_kind, Output, Session};
-use crate::protocols::nonin::{DataFormat, Frame, NoninError, NoninFramer, PacketAssembler};
+use crate::protocols::nonin::{
+    DataFormat, Frame, NoninError, NoninFramer, PacketAssembler, QualityFlags,
+};
 
 const ACK: u8 = 0x06;
 const NAK: u8 = 0x15;
@@ -67,7 +69,12 @@ impl Session for NoninSession {
             match item {
                 Ok(Frame::Format8(record)) => {
                     out.frames += 1;
-                    flags(out, record.low_battery(), record.smartpoint());
+                    flags(
+                        out,
+                        record.low_battery(),
+                        record.smartpoint(),
+                        record.flags(),
+                    );
                     out.batch(record.readings());
                 }
                 Ok(Frame::Serial(frame)) => {
@@ -75,7 +82,7 @@ impl Session for NoninSession {
                     match self.packets.push(frame) {
                         Some(Ok(packet)) => {
                             let v = packet.values();
-                            flags(out, v.low_battery, v.smartpoint);
+                            flags(out, v.low_battery, v.smartpoint, v.flags);
                             out.raw_number(
                                 "firmware_revision".into(),
                                 f64::from(v.firmware_revision),
@@ -92,9 +99,21 @@ impl Session for NoninSession {
     }
 }
 
-fn flags(out: &mut Output, low_battery: bool, smartpoint: bool) {
-    out.raw_number("low_battery".into(), f64::from(u8::from(low_battery)));
-    out.raw_number("smartpoint".into(), f64::from(u8::from(smartpoint)));
+/// The status bits go raw too: with the sensor off the values are missing
+/// and give no reading, and these bits are what says why.
+fn flags(out: &mut Output, low_battery: bool, smartpoint: bool, q: QualityFlags) {
+    let bits = [
+        ("low_battery", low_battery),
+        ("smartpoint", smartpoint),
+        ("sensor_disconnected", q.sensor_disconnected),
+        ("sensor_alarm", q.sensor_alarm),
+        ("out_of_track", q.out_of_track),
+        ("artifact", q.artifact),
+        ("low_perfusion", q.low_perfusion),
+    ];
+    for (name, on) in bits {
+        out.raw_number(name.into(), f64::from(u8::from(on)));
+    }
 }
 
 fn report(out: &mut Output, e: &NoninError) {
@@ -122,6 +141,32 @@ mod tests {
             (r[1].metric, r[1].value, r[1].validity),
             (Metric::Spo2, 97.0, Validity::Valid)
         );
+    }
+
+    #[test]
+    fn a_sensor_off_packet_gives_no_reading_but_says_why() {
+        let mut s = NoninSession::new(DataFormat::Format2);
+        let (now, mut out) = (Instant::now(), Output::default());
+        s.start(now, &mut out);
+        let mut bytes = vec![ACK];
+        for i in 0..26u8 {
+            let status = 0x80 | 0x08 | u8::from(i % 25 == 0);
+            let float = match i {
+                0 => 0x03,
+                1 => 0x7F,
+                2 => 127,
+                _ => 0,
+            };
+            let frame = [0x01, status, 0x10, float];
+            bytes.extend_from_slice(&frame);
+            bytes.push(frame.iter().fold(0u8, |a, &b| a.wrapping_add(b)));
+        }
+        let mut out = Output::default();
+        s.receive(&bytes, now, &mut out);
+        assert_eq!(out.frames, 26);
+        assert!(out.batches.is_empty(), "{:?}", out.batches);
+        let alarm = out.raw.iter().find(|v| v.name == "sensor_alarm").unwrap();
+        assert_eq!(alarm.value, crate::modbus::StatusData::Number(1.0));
     }
 
     #[test]
