@@ -4,23 +4,24 @@
 //!
 //! One task per device (serial bedside devices are point to point): it opens
 //! the port with the profile's line settings, runs the protocol's session on
-//! it, and delivers one batch of readings per decoded frame or packet with the
-//! gateway's receive time (none of these protocols carries a usable device
-//! time; see each codec). The loop, its watchdog and its reopen backoff are
-//! described in `run`; the sessions in their modules.
+//! it, and delivers one batch of readings per decoded frame, packet or poll
+//! result with the gateway's receive time (none of these protocols carries a
+//! usable device time; see each codec). The loop, its watchdog and its reopen
+//! backoff are described in `run`; the sessions in their modules.
 //!
-//! Health per device (adapter `serial_nonin`, `serial_masimo`, `serial_datex`,
-//! `serial_medibus`, `serial_intellivue`): `connecting`, `connected`, `backing_off`; errors counted
-//! by kind: `open` (the port cannot be opened), `port_lost` (the open port
-//! failed or ended: unplugged), `silence` (the watchdog fired
-//! and the protocol was started again), `noise` (bytes skipped while
-//! resynchronising, bad checksums), `decode` (a frame that arrived whole but
-//! does not decode), `format_refused` (Nonin NAK), `association_refused` and
-//! `association_lost` (IntelliVue), `refused` (the collector did not take the
-//! readings).
+//! Health per device (adapter `serial_nonin`, `serial_masimo`,
+//! `serial_datex`, `serial_medibus`, `serial_intellivue`): `connecting`,
+//! `connected`, `backing_off`; errors counted by kind: `open` (the port cannot
+//! be opened), `port_lost` (the open port failed or ended: unplugged),
+//! `silence` (the watchdog fired and the protocol was started again), `noise`
+//! (bytes skipped while resynchronising, bad checksums), `decode` (a frame
+//! that arrived whole but does not decode), `format_refused` (Nonin NAK),
+//! `association_refused` and `association_lost` (IntelliVue), `encode`, and
+//! `refused` (the collector did not take the readings).
 //!
 //! Values the vocabulary has no metric for (Masimo SpCO, Datex ST levels,
-//! Medibus ventilation values and unknown codes, Nonin battery flags) are not
+//! Medibus ventilation values and unknown codes, IntelliVue physio ids
+//! outside the mapping, Nonin status bits) are not
 //! dropped: they go on the [`StatusBoard`] under the device's id, keyed by
 //! their protocol code, and their changes are logged at DEBUG.
 //!
