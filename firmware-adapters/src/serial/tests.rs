@@ -327,3 +327,76 @@ async fn readings_decoded_before_a_failed_write_are_still_delivered() {
     assert_eq!(h.sink.batches.lock().unwrap()[0][0].value, 96.0);
     h.stop().await;
 }
+
+fn mangle(rng: &mut crate::protocols::test_rng::TestRng, wire: &mut Vec<u8>) {
+    for _ in 0..rng.below(4) {
+        if !wire.is_empty() {
+            let at = rng.below(wire.len());
+            wire[at] ^= rng.byte();
+        }
+    }
+    let noise_len = rng.below(16);
+    let noise = rng.bytes(noise_len);
+    let at = rng.below(wire.len() + 1);
+    wire.splice(at..at, noise);
+    if rng.below(8) == 0 {
+        let cut = rng.below(wire.len() + 1);
+        wire.truncate(cut);
+    }
+}
+
+/// Random bytes, and the simulator's real bytes with random flips, cuts and
+/// insertions, in random pieces at random times: no session may panic.
+#[test]
+fn no_session_panics_on_mangled_bytes_or_random_timing() {
+    use crate::protocols::test_rng::TestRng;
+    let mut rng = TestRng::new(7);
+    for text in PROFILES {
+        let p = profile(text);
+        let mut s = session(&p);
+        let mut device = sim::model_for(&p);
+        let vitals = sim::Vitals {
+            heart_rate: 80.0,
+            pulse_rate: 80.0,
+            spo2: 96.0,
+            perfusion_index: 2.0,
+            respiratory_rate: 16.0,
+            temperature: 37.0,
+            nibp: Some((120.0, 80.0, 93.0)),
+            etco2_mmhg: 38.0,
+            sensor_off: false,
+        };
+        let mut now = tokio::time::Instant::now();
+        let mut out = session::Output::default();
+        s.start(now, &mut out);
+        let (mut frames, mut readings) = (0, 0);
+        for round in 0..1_000u32 {
+            frames += out.frames;
+            readings += out.batches.len();
+            let mut wire = Vec::new();
+            device.receive(&out.send, &vitals, &mut wire);
+            device.tick(&vitals, SystemTime::now(), &mut wire);
+            // Every other message reaches the line intact.
+            if rng.below(2) == 0 {
+                mangle(&mut rng, &mut wire);
+            }
+            out = session::Output::default();
+            for piece in rng.chunks(&wire, 32) {
+                s.receive(piece, now, &mut out);
+            }
+            now += Duration::from_millis(rng.below(1_500) as u64);
+            if s.next_tick().is_some_and(|t| t <= now) {
+                s.tick(now, &mut out);
+            }
+            if round % 250 == 0 {
+                s.start(now, &mut out);
+            }
+        }
+        // The mangling leaves enough intact to reach the decoders.
+        assert!(
+            frames > 10 && readings > 5,
+            "{:?}: {frames} frames, {readings} batches",
+            p.protocol
+        );
+    }
+}
