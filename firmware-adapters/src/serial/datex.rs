@@ -7,7 +7,9 @@
 //! reports say some monitors stop sending until asked anew. Each record's
 //! basic-class subrecords give one batch; the measurements without a metric
 //! are kept raw on the status board under `group.field` (with the label of
-//! invasive pressures, `Invasive(2)[CVP].mean`).
+//! invasive pressures, `Invasive(2)[CVP].mean`); subrecords of the extended
+//! classes and records of other main types, which are not decoded, are kept
+//! as hexadecimal text under `undecoded.<class or type>`.
 
 use tokio::time::Instant;
 
@@ -40,15 +42,21 @@ impl DatexSession {
         };
         out.frames += 1;
         if record.header.main_type != MainType::Phdb {
-            // Waves, alarms: never requested; counted, not decoded.
-            return;
+            // Waves, alarms: never requested, not decoded, kept raw.
+            let name = format!("undecoded.{:?}", record.header.main_type);
+            return out.raw_text(name, hex(bytes));
         }
         let subrecords = match record.physiological() {
             Ok(s) => s,
             Err(e) => return out.error("decode", e),
         };
         for sub in subrecords {
-            let Some(basic) = sub.basic() else { continue };
+            let Some(basic) = sub.basic() else {
+                // Extended classes are not decoded; kept raw, by class.
+                let name = format!("undecoded.{:?}", sub.class());
+                out.raw_text(name, hex(sub.as_bytes()));
+                continue;
+            };
             for field in basic.unmapped() {
                 let label = basic.group(field.group).map_or(0, |h| h.label);
                 let group = match field.group {
@@ -64,6 +72,10 @@ impl DatexSession {
             out.batch(basic.readings());
         }
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 impl Session for DatexSession {
@@ -139,5 +151,44 @@ mod tests {
             (Metric::HeartRate, 61.0, Validity::Valid)
         );
         assert!(out.raw.iter().any(|v| v.name == "Ecg.st1"), "{:?}", out.raw);
+    }
+
+    #[test]
+    fn extended_class_subrecords_and_other_records_are_kept_raw() {
+        let mut ext = BasicValues::default().to_bytes(1);
+        ext[276..278].copy_from_slice(&0x0100u16.to_le_bytes());
+        let header = DriHeader {
+            record_number: 1,
+            dri_level: 0,
+            plug_id: 0,
+            time: 1,
+            main_type: MainType::Phdb,
+        };
+        let phdb = DriRecord {
+            header,
+            subrecords: vec![Subrecord {
+                sr_type: 1,
+                data: ext,
+            }],
+        };
+        let wave = DriRecord {
+            header: DriHeader {
+                main_type: MainType::Wave,
+                ..header
+            },
+            subrecords: vec![Subrecord {
+                sr_type: 1,
+                data: vec![1, 2],
+            }],
+        };
+        let mut bytes = phdb.to_frame().unwrap();
+        bytes.extend(wave.to_frame().unwrap());
+        let mut s = DatexSession::new(5, 0);
+        let mut out = Output::default();
+        s.receive(&bytes, Instant::now(), &mut out);
+        assert_eq!(out.frames, 2);
+        assert!(out.batches.is_empty());
+        let names: Vec<&str> = out.raw.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["undecoded.Ext1", "undecoded.Wave"]);
     }
 }
