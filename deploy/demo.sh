@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo ward: starts the local TimescaleDB (provisioning it on first use),
-# builds the gateway and runs four simulated bedside monitors and a simulated
+# builds the gateway and runs four simulated bedside monitors, a simulated
+# serial pulse oximeter (on a socat pseudo-terminal pair) and a simulated
 # Modbus vaccine refrigerator into it, printing
 # what the database holds every five seconds. Ctrl-C stops it gracefully.
 set -euo pipefail

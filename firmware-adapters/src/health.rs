@@ -123,12 +123,26 @@ impl AdapterMetrics {
 #[derive(Debug, Clone, Default)]
 pub struct HealthRegistry {
     devices: Arc<Mutex<BTreeMap<String, DeviceHealth>>>,
+    /// Woken after every change, for whoever waits on a device's state.
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl HealthRegistry {
     /// Every device's health, by device id.
     pub fn snapshot(&self) -> BTreeMap<String, DeviceHealth> {
         self.lock().clone()
+    }
+
+    /// Waits until `device_id`'s health satisfies `check` (returns at once
+    /// when it already does).
+    pub async fn wait_for(&self, device_id: &str, check: impl Fn(&DeviceHealth) -> bool) {
+        loop {
+            let changed = self.changed.notified();
+            if self.lock().get(device_id).is_some_and(&check) {
+                return;
+            }
+            changed.await;
+        }
     }
 
     /// Forgets a device that was removed from the configuration.
@@ -190,6 +204,7 @@ impl AdapterHealth {
         if let Some(d) = self.registry.lock().get_mut(&self.device_id) {
             f(d);
         }
+        self.registry.changed.notify_waiters();
     }
 
     /// Records a new connection state.

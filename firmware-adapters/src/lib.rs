@@ -22,11 +22,14 @@
 //! - [`sink`]: the trait adapters deliver readings through.
 //! - [`modbus`]: Modbus TCP and RTU devices: register maps into readings and
 //!   statuses, polling over shared links, and simulated devices.
+//! - [`serial`]: bedside devices on serial lines (Nonin, Masimo, Datex S/5,
+//!   Medibus): session drivers over a serial port with watchdog and reopen,
+//!   and device-side simulators.
 //! - [`throttle`]: per-device rate limiting of repeated log events.
 //! - [`sim`]: a simulated bedside monitor that produces plausible, slowly varying
 //!   vitals for the demo ward and the tests.
 //! - [`protocols`]: pure codecs (framers and decoders, no I/O) for HL7 v2 over
-//!   MLLP, Nonin serial formats and Masimo ASCII 1 lines.
+//!   MLLP, Nonin, Masimo ASCII 1, Datex S/5, Medibus and IntelliVue.
 
 pub mod backoff;
 pub mod check;
@@ -37,6 +40,7 @@ pub mod mqtt;
 pub mod profile;
 pub mod protocols;
 pub mod reading;
+pub mod serial;
 pub mod sim;
 pub mod sink;
 pub mod throttle;

@@ -15,6 +15,7 @@ use firmware_adapters::health::{AdapterHealth, AdapterMetrics, HealthRegistry};
 use firmware_adapters::modbus::{self, ModbusDevice, StatusBoard};
 use firmware_adapters::mqtt::session::{self, MqttDevice, SessionConfig};
 use firmware_adapters::profile::Protocol;
+use firmware_adapters::serial::{self, SerialDevice};
 use firmware_adapters::sink::DeviceRef;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -32,7 +33,8 @@ pub struct AdapterContext {
     pub metrics: AdapterMetrics,
     /// Device health for the API.
     pub health: HealthRegistry,
-    /// The latest statuses (door, alarm bits) of Modbus devices.
+    /// The latest statuses (door, alarm bits) of Modbus devices, and the raw
+    /// values of serial devices that have no metric.
     pub status: StatusBoard,
     /// The embedded broker, when the configuration runs one.
     pub broker: Option<Arc<EmbeddedBroker>>,
@@ -84,6 +86,7 @@ impl Adapters {
             tasks.push(tokio::spawn(task.instrument(span)));
         }
         tasks.extend(start_modbus(config, ctx, &stopped));
+        tasks.extend(start_serial(config, ctx, &stopped));
         let mut device_ids: Vec<String> =
             config.device.iter().map(|d| d.device_id.clone()).collect();
         let (hl7_task, hl7_ids) = crate::hl7::start(config, ctx, &stopped);
@@ -135,6 +138,24 @@ fn start_modbus(
             Vec::new()
         }
     }
+}
+
+/// One task per serial bedside device.
+fn start_serial(
+    config: &GatewayConfig,
+    ctx: &AdapterContext,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let devices: Vec<SerialDevice> = config
+        .device
+        .iter()
+        .filter_map(|d| {
+            let profile = config.profile_set.get(&d.profile)?;
+            SerialDevice::from_config(d, profile, &ctx.metrics, &ctx.health)
+        })
+        .collect();
+    let sink = Arc::new(ctx.sink.clone());
+    serial::spawn(devices, sink, ctx.status.clone(), stopped)
 }
 
 fn session_config(section: &config::MqttSection, broker: Option<&EmbeddedBroker>) -> SessionConfig {

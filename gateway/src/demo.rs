@@ -1,5 +1,5 @@
-//! Support for `gateway demo`: its database and its simulated Modbus and MQTT
-//! devices.
+//! Support for `gateway demo`: its database and its simulated Modbus, MQTT and
+//! serial devices.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -10,12 +10,13 @@ use anyhow::Context as _;
 use firmware_adapters::modbus::sim::{serve_tcp, ModbusSim};
 use firmware_adapters::mqtt::sim::{self as mqtt_sim, MqttSimConfig};
 use firmware_adapters::profile::modbus::ModbusConnection;
+use firmware_adapters::serial::sim::{self, SimConfig, SimScenario};
 use firmware_adapters::sim::Scenario;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::NoTls;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::{BrokerMode, GatewayConfig};
 
@@ -159,4 +160,123 @@ async fn drift(sim: ModbusSim, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Where the demo's serial devices live: a device whose `[device.serial]`
+/// path starts here gets a pseudo-terminal pair from socat, the gateway on
+/// `path` and a simulated device on `path` + [`DEVICE_END_SUFFIX`].
+pub const DEMO_SERIAL_DIR: &str = ".demo/serial/";
+/// The suffix of the simulated device's end of a demo serial line.
+pub const DEVICE_END_SUFFIX: &str = "-device";
+
+/// The demo's serial lines: socat processes, killed when this is dropped,
+/// and the simulated devices' tasks.
+#[derive(Debug, Default)]
+pub struct SerialLines {
+    socats: Vec<std::process::Child>,
+    /// The simulated devices; they end with `shutdown` or their line.
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for SerialLines {
+    fn drop(&mut self) {
+        for child in &mut self.socats {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Serves the demo's serial devices from simulators, each on a socat
+/// pseudo-terminal pair (see [`DEMO_SERIAL_DIR`]). Without socat the devices
+/// stay silent and the gateway shows them backing off; the rest of the demo
+/// runs as usual.
+pub fn serve_serial_devices(
+    config: &GatewayConfig,
+    shutdown: &watch::Receiver<bool>,
+) -> SerialLines {
+    let mut lines = SerialLines::default();
+    for (seed, d) in (1u64..).zip(&config.device) {
+        let Some(serial) = d
+            .serial
+            .as_ref()
+            .filter(|s| s.path.starts_with(DEMO_SERIAL_DIR))
+        else {
+            continue;
+        };
+        let Some(profile) = config
+            .profile_set
+            .get(&d.profile)
+            .and_then(|p| p.serial.clone())
+        else {
+            continue;
+        };
+        let device_end = format!("{}{DEVICE_END_SUFFIX}", serial.path);
+        match start_socat(&device_end, &serial.path) {
+            Ok(child) => lines.socats.push(child),
+            Err(e) => {
+                warn!(device_id = %d.device_id, error = %e,
+                    "No pseudo-terminal for the demo's serial device (is socat installed?)");
+                continue;
+            }
+        }
+        let port = match sim::open(&device_end, &profile) {
+            Ok(port) => port,
+            Err(e) => {
+                warn!(device_id = %d.device_id, error = %e, "Demo serial device not started");
+                continue;
+            }
+        };
+        let mut config = SimConfig::new(SimScenario::Normal);
+        config.seed = seed;
+        let model = sim::model_for(&profile);
+        let shutdown = shutdown.clone();
+        let device_id = d.device_id.clone();
+        lines.tasks.push(tokio::spawn(async move {
+            if let Err(e) = sim::serve(port, model, config, shutdown).await {
+                warn!(%device_id, error = %e, "Demo serial device stopped");
+            }
+        }));
+        info!(device_id = %d.device_id, port = %serial.path, "Simulated serial device on a pseudo-terminal");
+    }
+    lines
+}
+
+/// Starts `socat` with a linked pty pair and waits until it moves data.
+fn start_socat(device_end: &str, gateway_end: &str) -> std::io::Result<std::process::Child> {
+    use std::io::BufRead as _;
+    if let Some(dir) = std::path::Path::new(gateway_end).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let address = |p: &str| format!("pty,raw,echo=0,link={p}");
+    let mut child = std::process::Command::new("socat")
+        .args(["-d", "-d", &address(device_end), &address(gateway_end)])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stderr"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Drained to the end, so socat never writes into a closed pipe.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("starting data transfer loop") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(5)).is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::other(
+            "socat did not start its transfer loop",
+        ));
+    }
+    Ok(child)
 }

@@ -134,11 +134,13 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let (stop_sims, sims_stopped) = tokio::sync::watch::channel(false);
             let mut sims = gateway::demo::serve_modbus_devices(&config, &sims_stopped).await?;
             sims.extend(gateway::demo::serve_mqtt_devices(&config, &sims_stopped)?);
+            let mut lines = gateway::demo::serve_serial_devices(&config, &sims_stopped);
             let result = run::run(config, options, shutdown_signal()).await;
             stop_sims.send_replace(true);
-            for task in sims {
+            for task in sims.into_iter().chain(std::mem::take(&mut lines.tasks)) {
                 let _ = task.await;
             }
+            drop(lines);
             result
         }
     }

@@ -7,5 +7,6 @@
 mod ingest_db;
 mod modbus;
 mod outage;
+mod serial;
 mod spool_full;
 mod stack;

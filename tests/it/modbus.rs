@@ -155,7 +155,7 @@ status = "door_contact"
 
 // === peers ===
 
-fn peers_required() -> bool {
+pub(crate) fn peers_required() -> bool {
     std::env::var("HEALTHSPHERE_REQUIRE_PEERS").is_ok_and(|v| v == "1")
 }
 
@@ -163,7 +163,7 @@ fn peers_required() -> bool {
     clippy::print_stderr,
     reason = "a skipped test says why in the test output"
 )]
-fn skip(test: &str, why: &str) {
+pub(crate) fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
 }
 
@@ -195,7 +195,7 @@ fn peers_present(test: &str, need_socat: bool) -> bool {
 }
 
 /// A child process, killed when dropped.
-struct Peer(Child);
+pub(crate) struct Peer(Child);
 
 impl Drop for Peer {
     fn drop(&mut self) {
@@ -265,7 +265,7 @@ fn start_peer(dir: &Path, args: &[&str]) -> (Peer, String) {
 }
 
 /// A pseudo-terminal pair: the device end and the adapter end.
-fn start_socat(dir: &Path) -> (Peer, PathBuf, PathBuf) {
+pub(crate) fn start_socat(dir: &Path) -> (Peer, PathBuf, PathBuf) {
     let (device_end, adapter_end) = (dir.join("device-tty"), dir.join("adapter-tty"));
     let address = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
     let mut child = Command::new("socat")

@@ -223,6 +223,7 @@ fn config(id: &str, connection: ModbusConnection) -> DeviceConfig {
         profile: "p".into(),
         mqtt: None,
         modbus: Some(connection),
+        serial: None,
     }
 }
 

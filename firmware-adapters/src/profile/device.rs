@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{is_identifier, modbus, mqtt, Profile, Protocol};
+use super::{is_identifier, modbus, mqtt, serial, Profile, Protocol};
 use crate::check::Problem;
 
 /// One device on the ward: which profile it follows, where it is, how to reach it.
@@ -19,6 +19,8 @@ pub struct DeviceConfig {
     pub mqtt: Option<mqtt::MqttConnection>,
     /// Connection settings for Modbus devices.
     pub modbus: Option<modbus::ModbusConnection>,
+    /// The port of a serial device.
+    pub serial: Option<serial::SerialConnection>,
 }
 
 impl DeviceConfig {
@@ -36,6 +38,17 @@ impl DeviceConfig {
             problems.push(Problem::new(format!("{path}.profile"), msg));
             return;
         };
+        if profile.protocol() == Protocol::Serial {
+            self.validate_serial(profile, path, problems);
+            return;
+        }
+        if self.serial.is_some() {
+            let msg = format!(
+                "profile `{}` is not a serial device; remove [device.serial]",
+                profile.name
+            );
+            problems.push(Problem::new(format!("{path}.serial"), msg));
+        }
         match (profile.protocol(), &self.mqtt, &self.modbus) {
             (Protocol::Mqtt, _, None) => {
                 if let Some(c) = &self.mqtt {
@@ -56,6 +69,26 @@ impl DeviceConfig {
                     profile.name
                 );
                 problems.push(Problem::new(path.to_owned(), msg));
+            }
+        }
+    }
+
+    fn validate_serial(&self, profile: &Profile, path: &str, problems: &mut Vec<Problem>) {
+        if self.mqtt.is_some() || self.modbus.is_some() {
+            let msg = format!(
+                "profile `{}` is a serial device; remove the other connection section",
+                profile.name
+            );
+            problems.push(Problem::new(path.to_owned(), msg));
+        }
+        match &self.serial {
+            Some(c) => c.validate(&format!("{path}.serial"), problems),
+            None => {
+                let msg = format!(
+                    "profile `{}` is a serial device and needs [device.serial]",
+                    profile.name
+                );
+                problems.push(Problem::new(format!("{path}.serial"), msg));
             }
         }
     }

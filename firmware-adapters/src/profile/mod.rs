@@ -1,8 +1,8 @@
 //! Device profiles: how a device model talks and what its data means, written by a
 //! biomedical engineer in TOML instead of code.
 //!
-//! A profile file describes one device model: its transport section (`[mqtt]` or
-//! `[modbus]`, exactly one), how its data maps to metrics, and timeouts with units
+//! A profile file describes one device model: its transport section (`[mqtt]`,
+//! `[modbus]` or `[serial]`, exactly one), how its data maps to metrics, and timeouts with units
 //! in the key names. A device *instance* in the gateway configuration
 //! ([`DeviceConfig`]) names its profile, its bed or location, and its connection
 //! settings.
@@ -15,6 +15,7 @@
 mod device;
 pub mod modbus;
 pub mod mqtt;
+pub mod serial;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ pub struct Profile {
     pub mqtt: Option<mqtt::MqttProfile>,
     /// Set for devices polled over Modbus TCP or RTU.
     pub modbus: Option<modbus::ModbusProfile>,
+    /// Set for bedside devices on a serial line (Nonin, Masimo, Datex, Medibus).
+    pub serial: Option<serial::SerialProfile>,
 }
 
 /// The transport a profile uses.
@@ -51,6 +54,8 @@ pub enum Protocol {
     Mqtt,
     /// Modbus TCP or RTU.
     Modbus,
+    /// A vendor protocol on a serial line.
+    Serial,
 }
 
 impl Profile {
@@ -58,6 +63,8 @@ impl Profile {
     pub fn protocol(&self) -> Protocol {
         if self.mqtt.is_some() {
             Protocol::Mqtt
+        } else if self.serial.is_some() {
+            Protocol::Serial
         } else {
             Protocol::Modbus
         }
@@ -93,14 +100,18 @@ impl Profile {
         if self.silence_timeout_ms == 0 {
             problems.push(Problem::new("silence_timeout_ms", "must be at least 1"));
         }
-        match (&self.mqtt, &self.modbus) {
-            (Some(m), None) => m.validate(problems),
-            (None, Some(m)) => m.validate(problems),
-            (None, None) => problems.push(Problem::new("", "needs a [mqtt] or a [modbus] section")),
-            (Some(_), Some(_)) => {
+        match (&self.mqtt, &self.modbus, &self.serial) {
+            (Some(m), None, None) => m.validate(problems),
+            (None, Some(m), None) => m.validate(problems),
+            (None, None, Some(s)) => s.validate(problems),
+            (None, None, None) => problems.push(Problem::new(
+                "",
+                "needs a [mqtt], [modbus] or [serial] section",
+            )),
+            _ => {
                 problems.push(Problem::new(
                     "",
-                    "has both [mqtt] and [modbus]; a profile has one transport",
+                    "has more than one of [mqtt], [modbus] and [serial]; a profile has one transport",
                 ));
             }
         }

@@ -70,7 +70,10 @@ fn unknown_keys_metrics_and_units_are_all_reported() {
 #[test]
 fn a_profile_needs_exactly_one_transport() {
     let none = "name = \"x\"\nsilence_timeout_ms = 1\n";
-    assert_eq!(problems(none), ["needs a [mqtt] or a [modbus] section"]);
+    assert_eq!(
+        problems(none),
+        ["needs a [mqtt], [modbus] or [serial] section"]
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@ use collector::sample::MAX_ID_BYTES;
 
 use super::load::Problem;
 use super::{BrokerMode, GatewayConfig};
-use firmware_adapters::modbus;
 use firmware_adapters::profile::Protocol;
+use firmware_adapters::{modbus, serial};
 
 /// Smallest useful segment: a few thousand samples.
 const MIN_SEGMENT_BYTES: u64 = 64 * 1024;
@@ -204,6 +204,7 @@ fn check_mqtt(c: &GatewayConfig, problems: &mut Vec<Problem>) {
         }
     }
     problems.extend(modbus::check_shared_links(&c.device));
+    problems.extend(serial::check_ports(&c.device));
 }
 
 /// Identifiers end up in the spool (length-prefixed), in database keys, in

@@ -169,3 +169,66 @@ fn error_display_names_file_and_each_key() {
         "{text}"
     );
 }
+
+#[test]
+fn serial_devices_are_checked_against_their_profiles_and_ports() {
+    let profiles = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/profiles");
+    let device = |i: usize, profile: &str, section: &str| {
+        format!("\n[[device]]\ndevice_id = \"d{i}\"\nbed_id = \"bed-{i}\"\nprofile = \"{profile}\"\n{section}")
+    };
+    let head = format!("{GOOD}\n[profiles]\ndirs = [\"{profiles}\"]\n");
+    let unknown = head.clone()
+        + &device(
+            0,
+            "ge-datex-s5",
+            "[device.serial]\npath = \"/dev/ttyS0\"\nbaud = 1\n",
+        );
+    assert_eq!(
+        problems(&unknown),
+        [(
+            "device[0].serial.baud".to_owned(),
+            "unknown key `baud`, expected `path`".to_owned()
+        )]
+    );
+    let text =
+        head + &device(
+            0,
+            "nonin-9560",
+            "[device.serial]\npath = \"/dev/ttyUSB0\"\n",
+        ) + &device(
+            1,
+            "masimo-radical7",
+            "[device.serial]\npath = \"/dev/ttyUSB0\"\n",
+        ) + &device(2, "draeger-medibus", "")
+            + &device(3, "ge-datex-s5", "[device.modbus.tcp]\nhost = \"h\"\n")
+            + &device(
+                4,
+                "nonin-oem-format7",
+                "[device.serial]\npath = \"/dev/ttyUSB1\"\n",
+            );
+    let found = problems(&text);
+    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "device[2].serial",
+            "device[3]",
+            "device[3].serial",
+            "device[1].serial"
+        ],
+        "{found:?}"
+    );
+    assert!(found[3].1.contains("already used by `d0`"), "{found:?}");
+    let good = text
+        .replacen("/dev/ttyUSB0", "/dev/ttyUSB2", 1)
+        .replace(
+            "profile = \"draeger-medibus\"\n",
+            "profile = \"draeger-medibus\"\n[device.serial]\npath = \"/dev/ttyS1\"\n",
+        )
+        .replace(
+            "[device.modbus.tcp]\nhost = \"h\"\n",
+            "[device.serial]\npath = \"/dev/ttyS2\"\n",
+        );
+    let c = load_str(&good, Path::new("gw.toml"), no_env).unwrap();
+    assert_eq!(c.device.len(), 5);
+}
