@@ -8,12 +8,12 @@
 //! is an error, never a guess.
 //!
 //! Conversion factors (exact by definition unless noted):
-//! - 1 mm[Hg] = 133.322387415 Pa; 1 kPa = 1000 Pa; 1 cm[H2O] = 98.0665 Pa.
-//! - [degF] = Cel * 9/5 + 32; K = Cel + 273.15.
+//! - 1 `mm[Hg]` = 133.322387415 Pa; 1 kPa = 1000 Pa; 1 `cm[H2O]` = 98.0665 Pa.
+//! - `[degF]` = Cel * 9/5 + 32; K = Cel + 273.15.
 //! - a fraction of 1 = 100 %.
 //! - 1 /s = 60 /min.
 //!
-//! Limitation: CO2 reported in % (volume fraction) is refused for mm[Hg] metrics,
+//! Limitation: CO2 reported in % (volume fraction) is refused for `mm[Hg]` metrics,
 //! since converting it needs the barometric pressure at the device.
 
 use std::fmt;
