@@ -34,7 +34,7 @@ pub struct AdapterContext {
     /// Device health for the API.
     pub health: HealthRegistry,
     /// The latest statuses (door, alarm bits) of Modbus devices, and the raw
-    /// values of serial devices that have no metric.
+    /// values of serial devices and HL7 observations that have no metric.
     pub status: StatusBoard,
     /// The embedded broker, when the configuration runs one.
     pub broker: Option<Arc<EmbeddedBroker>>,

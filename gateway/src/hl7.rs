@@ -50,6 +50,7 @@ pub fn start(
         section.routing(),
         health,
         Arc::new(ctx.sink.clone()),
+        ctx.status.clone(),
         stopped.clone(),
     );
     let span = tracing::info_span!("hl7_listener", address = %local);

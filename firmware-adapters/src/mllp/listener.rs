@@ -11,11 +11,17 @@
 //! its content", and senders retry it. A message larger than the limit is
 //! dropped as it arrives and answered with AR.
 //!
+//! Observations that are not readings go on the [`StatusBoard`] under the
+//! device routing filed them under (see [`super::routing`]), before the
+//! readings are delivered; they are also logged at DEBUG and counted on the
+//! listener (`unmapped_observation`).
+//!
 //! A connection silent for the idle timeout is closed, as is one whose peer
 //! does not take our ACK within it. Past the connection limit new connections
 //! are closed at once. On shutdown each connection finishes the message at hand
 //! (store and ACK) and closes.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,12 +38,16 @@ use tracing::{debug, info, warn};
 use super::health::Hl7Health;
 use super::routing::{refusal_for_framing, Refusal, Routed, Routing};
 use crate::health::ConnectionState;
+use crate::modbus::{StatusBoard, StatusValue};
 use crate::protocols::hl7::{build_ack, mllp, AckCode, AckDetail, Hl7Time, MllpError, MllpFramer};
 use crate::sink::ReadingSink;
 use crate::throttle::Throttle;
 
 /// How often one kind of problem is logged at most.
 const LOG_EVERY: Duration = Duration::from_secs(60);
+/// Most status board names per device for observations that are not
+/// readings: their codes are free text from the network.
+const MAX_UNKNOWN_NAMES: usize = 512;
 /// Bytes read from a socket at a time.
 const READ_BYTES: usize = 16 * 1024;
 
@@ -62,18 +72,21 @@ struct Shared<S> {
     routing: Routing,
     health: Hl7Health,
     sink: Arc<S>,
+    status: StatusBoard,
     acks: AtomicU64,
     throttle: Mutex<Throttle>,
 }
 
 /// Accepts connections until `shutdown` turns true, then waits for the open
-/// connections to finish their current message.
+/// connections to finish their current message. Observations that are not
+/// readings go on `status`.
 pub async fn run<S: ReadingSink>(
     listener: TcpListener,
     config: ListenerConfig,
     routing: Routing,
     health: Hl7Health,
     sink: Arc<S>,
+    status: StatusBoard,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let limit = Arc::new(Semaphore::new(config.max_connections));
@@ -82,6 +95,7 @@ pub async fn run<S: ReadingSink>(
         routing,
         health,
         sink,
+        status,
         acks: AtomicU64::new(0),
         throttle: Mutex::new(Throttle::new(LOG_EVERY)),
     });
@@ -254,15 +268,37 @@ async fn handle_message<S: ReadingSink>(shared: &Shared<S>, message: &[u8]) -> O
     Some(ack(shared, &routed.header, code, detail.as_ref()))
 }
 
+/// Puts the observations that are not readings on the status board, logs
+/// them and counts them on the listener.
+///
+/// Limitation: the board keeps the latest value of each code per device, not
+/// a history; a unit this gateway does not know is not on the board (the
+/// DEBUG log keeps OBX-6 as sent); past [`MAX_UNKNOWN_NAMES`] codes a device
+/// gets no new ones, counted as `status_board_full` (the DEBUG log has them).
 fn note_unknown<S>(shared: &Shared<S>, routed: &Routed) {
-    for u in &routed.unknown {
-        // Limitation: observations that map to no metric are logged, not
-        // stored; the log keeps their raw code, value and unit.
-        debug!(code = %u.code, sub_id = %u.sub_id, reason = ?u.reason, value = ?u.value,
+    let mut by_device: BTreeMap<&str, Vec<StatusValue>> = BTreeMap::new();
+    for filed in &routed.unknown {
+        let u = &filed.observation;
+        debug!(device_id = %filed.device_id, code = %u.code, sub_id = %u.sub_id,
+            reason = ?u.reason, value = ?u.value,
             unit = ?u.unit.as_ref().map(ToString::to_string), "HL7 observation not mapped");
+        by_device
+            .entry(&filed.device_id)
+            .or_default()
+            .push(filed.status.clone());
+    }
+    for (device_id, values) in by_device {
+        let (_, left_out) = shared
+            .status
+            .update_bounded(device_id, values, MAX_UNKNOWN_NAMES);
+        if left_out > 0 {
+            let text = format!("{device_id}: {left_out} new codes over {MAX_UNKNOWN_NAMES}");
+            shared.health.listener.error("status_board_full", &text);
+        }
     }
     if let Some(first) = routed.unknown.first() {
-        let text = format!("{} unmapped, first {}", routed.unknown.len(), first.code);
+        let count = routed.unknown.len();
+        let text = format!("{count} unmapped, first {}", first.observation.code);
         shared.health.listener.error("unmapped_observation", &text);
     }
 }

@@ -6,9 +6,10 @@ use tokio::sync::Notify;
 use super::*;
 use crate::health::{AdapterMetrics, HealthRegistry};
 use crate::mllp::{KnownDevice, UnknownSenders};
+use crate::modbus::StatusData;
 use crate::protocols::hl7::{Message, MessageHeader};
 use crate::sink::{DeviceRef, Refused};
-use crate::Reading;
+use crate::{Reading, Unit};
 
 const EUI: u64 = 0x0012_AB00_FFFE_0001;
 
@@ -70,6 +71,7 @@ fn shared(sink: TestSink, max_message_bytes: usize) -> (Arc<Shared<TestSink>>, H
         routing,
         health,
         sink: Arc::new(sink),
+        status: StatusBoard::new(),
         acks: AtomicU64::new(0),
         throttle: Mutex::new(Throttle::new(LOG_EVERY)),
     });
@@ -225,6 +227,7 @@ async fn listener_serves_tcp_and_limits_connections() {
         shared.routing.clone(),
         shared.health.clone(),
         Arc::clone(&sink),
+        StatusBoard::new(),
         stopped,
     ));
     let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -246,4 +249,60 @@ async fn listener_serves_tcp_and_limits_connections() {
     task.await.unwrap();
     assert_eq!(first.read(&mut buf).await.unwrap_or(0), 0);
     assert_eq!(sink.stored.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unknown_codes_reach_the_status_board_over_tcp() {
+    let (shared, registry) = shared(TestSink::default(), 4096);
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let status = StatusBoard::new();
+    let sink = Arc::new(TestSink::default());
+    let task = tokio::spawn(run(
+        tcp,
+        shared.config.clone(),
+        shared.routing.clone(),
+        shared.health.clone(),
+        Arc::clone(&sink),
+        status.clone(),
+        stopped,
+    ));
+    let stranger = "0012AB00FFFE0009";
+    let text = format!(
+        "MSH|^~\\&|B40^{EUI:016X}^EUI-64|ICU|||20240501103000+0000||ORU^R01^ORU_R01|U1|P|2.6\r\
+         OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.5.1.1|70|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R\r\
+         OBX|2|NM|99999^MDC_VENDOR_THING^MDC|1.3.1.3|5|262688^MDC_DIM_PERCENT^MDC|||||R\r\
+         OBX|3|NM|99998^MDC_OTHER_THING^MDC||7||||||R|||||||{stranger}^^{stranger}^EUI-64\r"
+    );
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    client
+        .write_all(&mllp::encode(text.as_bytes()))
+        .await
+        .unwrap();
+    let mut framer = MllpFramer::new();
+    let mut buf = [0; 2048];
+    let n = client.read(&mut buf).await.unwrap();
+    let ack = framer.feed(&buf[..n]).remove(0).unwrap();
+    assert!(String::from_utf8_lossy(&ack).contains("MSA|AA|U1"));
+
+    // The ACK follows the board update: no waiting needed.
+    let board = status.snapshot();
+    let vendor = &board["b40-3"]["hl7:99999^MDC/1.3.1.3"];
+    assert_eq!(
+        (&vendor.value, vendor.unit),
+        (&StatusData::Number(5.0), Some(Unit::Percent))
+    );
+    let name = format!("hl7:99998^MDC@{stranger}");
+    assert_eq!(board["hl7-listener"][&name].value, StatusData::Number(7.0));
+    assert_eq!(board.len(), 2, "{board:?}");
+    assert_eq!(sink.stored.lock().unwrap()[0].1.len(), 1, "HR stored");
+    assert_eq!(
+        registry.snapshot()["hl7-listener"].errors,
+        1,
+        "still counted"
+    );
+
+    stop.send_replace(true);
+    task.await.unwrap();
 }

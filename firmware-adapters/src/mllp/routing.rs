@@ -17,13 +17,21 @@
 //! - An OBX that cannot be read (bad number, bad time) is reported with AE
 //!   after the others are stored; an unsupported message type, a missing control
 //!   id or a broken MSH gets AR.
+//! - **Observations that are not readings** (a code with no metric, a text
+//!   value, a unit this gateway does not know) are filed for the status board
+//!   under the device their readings would go to, by the same EUI-64 rule and
+//!   policy, whatever the bed; one that names no device that may be stored is
+//!   filed under the listener ([`LISTENER_ID`]), with the EUI-64 it named, if
+//!   any, in its name. They never change the ACK.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::health::LISTENER_ID;
+use crate::modbus::{StatusData, StatusValue};
 use crate::protocols::hl7::{
     AckCode, AckDetail, BedLocation, EquipmentId, FieldLocation, Hl7Error, Message, MessageHeader,
-    OruMessage, UnknownObservation,
+    ObservationValue, OruMessage, UnknownObservation,
 };
 use crate::sink::DeviceRef;
 use crate::Reading;
@@ -100,8 +108,25 @@ pub struct Routed {
     pub batches: Vec<Batch>,
     /// Observations that could not be read; the ACK is AE when not empty.
     pub problems: Vec<Hl7Error>,
-    /// Observations with a value that are not readings, kept raw for the log.
-    pub unknown: Vec<UnknownObservation>,
+    /// Observations with a value that are not readings, kept raw and filed
+    /// under a device for the status board.
+    pub unknown: Vec<FiledUnknown>,
+}
+
+/// An observation that is not a reading, with where it goes on the status
+/// board.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiledUnknown {
+    /// The device it is filed under: the one its readings would be stored
+    /// under, else [`LISTENER_ID`].
+    pub device_id: Arc<str>,
+    /// The board entry: named `hl7:<OBX-3 identifier>^<coding system>`, then
+    /// `/<OBX-4 sub-id>` when there is one, then `@<EUI-64>` when filed under
+    /// the listener for an EUI-64 that names no device; the value as sent (a
+    /// number or the raw text) and the unit when this gateway knows it.
+    pub status: StatusValue,
+    /// The observation as decoded.
+    pub observation: UnknownObservation,
 }
 
 impl Routed {
@@ -209,12 +234,47 @@ impl Routing {
                 }),
             }
         }
+        let unknown = oru
+            .unknown()
+            .into_iter()
+            .map(|u| self.file_unknown(u, fallback_eui))
+            .collect();
         Ok(Routed {
-            unknown: oru.unknown(),
+            unknown,
             header: oru.header,
             batches,
             problems: oru.rejected,
         })
+    }
+
+    /// Files an observation that is not a reading under the device its
+    /// readings would go to (the bed does not matter for the status board).
+    fn file_unknown(&self, u: UnknownObservation, fallback_eui: Option<u64>) -> FiledUnknown {
+        let eui = match u.equipment {
+            Some(EquipmentId::Eui64(eui)) => Some(eui),
+            _ => fallback_eui,
+        };
+        let device_id = eui.and_then(|eui| match self.devices.get(&eui) {
+            Some(route) => Some(Arc::clone(&route.device_id)),
+            None if self.unknown == UnknownSenders::Accept => Some(accepted_id(eui)),
+            None => None,
+        });
+        let stray_eui = if device_id.is_none() { eui } else { None };
+        let status = StatusValue {
+            name: status_name(&u, stray_eui),
+            value: match &u.value {
+                ObservationValue::Numeric(n) => StatusData::Number(*n),
+                ObservationValue::Text(t) => StatusData::Text(t.clone()),
+                ObservationValue::Empty => StatusData::Text(String::new()),
+            },
+            unit: u.known_unit,
+        };
+        let device_id = device_id.unwrap_or_else(|| LISTENER_ID.into());
+        FiledUnknown {
+            device_id,
+            status,
+            observation: u,
+        }
     }
 
     fn bed_for(&self, location: &BedLocation) -> Option<Arc<str>> {
@@ -240,9 +300,7 @@ impl Routing {
         })?;
         let (device_id, own_bed, configured) = match self.devices.get(&eui) {
             Some(route) => (Arc::clone(&route.device_id), route.bed_id.clone(), true),
-            None if self.unknown == UnknownSenders::Accept => {
-                (format!("hl7-{eui:016X}").into(), None, false)
-            }
+            None if self.unknown == UnknownSenders::Accept => (accepted_id(eui), None, false),
             None => {
                 let text = format!("equipment {eui:016X} is not a configured HL7 device");
                 return Err(unknown_key("unknown_device", text));
@@ -265,6 +323,28 @@ impl Routing {
         let device = DeviceRef { device_id, bed_id };
         Ok((device, configured))
     }
+}
+
+/// `hl7:<identifier>^<system>[/<sub-id>][@<EUI-64>]`; the text of OBX-3 stands
+/// in for an empty identifier.
+fn status_name(u: &UnknownObservation, stray_eui: Option<u64>) -> String {
+    let code = &u.code;
+    let identifier = if code.identifier.is_empty() {
+        &code.text
+    } else {
+        &code.identifier
+    };
+    let sub_id = if u.sub_id.is_empty() { "" } else { "/" };
+    let name = format!("hl7:{identifier}^{}{sub_id}{}", code.system, u.sub_id);
+    match stray_eui {
+        Some(eui) => format!("{name}@{eui:016X}"),
+        None => name,
+    }
+}
+
+/// The device id of an EUI-64 accepted under [`UnknownSenders::Accept`].
+fn accepted_id(eui: u64) -> Arc<str> {
+    format!("hl7-{eui:016X}").into()
 }
 
 /// MSH-3 `<app>^<EUI-64>^EUI-64`.

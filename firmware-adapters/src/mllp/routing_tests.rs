@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Metric, Validity};
+use crate::{Metric, Unit, Validity};
 
 const EUI: &str = "0012AB00FFFE0001";
 const OTHER_EUI: &str = "0012AB00FFFE0002";
@@ -131,7 +131,75 @@ fn bad_observation_gives_ae_after_the_rest_is_routed() {
     let detail = detail.unwrap();
     assert_eq!(detail.location.unwrap().to_string(), "OBX[4]-5");
     assert_eq!(routed.unknown.len(), 1, "the vendor code is kept raw");
-    assert_eq!(routed.unknown[0].code.identifier, "99999");
+    assert_eq!(routed.unknown[0].observation.code.identifier, "99999");
+}
+
+/// (device id, status name, value, unit) of every filed unknown observation.
+fn filed(routed: &Routed) -> Vec<(String, String, StatusData, Option<Unit>)> {
+    routed
+        .unknown
+        .iter()
+        .map(|f| {
+            let s = &f.status;
+            (
+                f.device_id.to_string(),
+                s.name.clone(),
+                s.value.clone(),
+                s.unit,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn unknown_codes_are_filed_under_their_device_with_the_raw_code() {
+    let stranger = "0012AB00FFFE0009";
+    let extra = format!(
+        "OBX|4|NM|99999^MDC_VENDOR_THING^MDC|1.3.1.3|5|262688^MDC_DIM_PERCENT^MDC|||||R|||||||{OTHER_EUI}^^{OTHER_EUI}^EUI-64\r\
+         OBX|5|ST|68480^MDC_ATTR_ALERT_TYPE^MDC||tech alarm|||||R\r\
+         OBX|6|NM|0002-f00d^Flow^99VND|1.2.1.9|3.5|furlongs|||||R|||||||{stranger}^^{stranger}^EUI-64\r"
+    );
+    let devices = [
+        device("b40-3", EUI, Some("bed-3")),
+        device("b40-4", OTHER_EUI, Some("bed-4")),
+    ];
+    let routing = Routing::new(&devices, &[], UnknownSenders::Reject);
+    let routed = routing.route(&message("", "", &extra), None).unwrap();
+    assert_eq!(
+        routed.ack(),
+        (AckCode::Accept, None),
+        "unknowns never refuse"
+    );
+    assert_eq!(routed.batches.len(), 1, "the readings stay with b40-3");
+    let text = StatusData::Text("tech alarm".to_owned());
+    assert_eq!(
+        filed(&routed),
+        [
+            // OBX-18 names the second device.
+            (
+                "b40-4".to_owned(),
+                "hl7:99999^MDC/1.3.1.3".to_owned(),
+                StatusData::Number(5.0),
+                Some(Unit::Percent)
+            ),
+            // No OBX-18, no sub-id: MSH-3 names the device.
+            ("b40-3".to_owned(), "hl7:68480^MDC".to_owned(), text, None),
+            // An EUI-64 no device has: the listener, with the EUI-64 kept.
+            (
+                LISTENER_ID.to_owned(),
+                format!("hl7:0002-f00d^99VND/1.2.1.9@{stranger}"),
+                StatusData::Number(3.5),
+                None
+            ),
+        ]
+    );
+
+    // Accepted senders keep their unknowns under their own device id.
+    let open = Routing::new(&devices, &[], UnknownSenders::Accept);
+    let routed = open.route(&message("", "", &extra), None).unwrap();
+    let got = filed(&routed);
+    assert_eq!(got[2].0, format!("hl7-{stranger}"));
+    assert_eq!(got[2].1, "hl7:0002-f00d^99VND/1.2.1.9");
 }
 
 #[test]

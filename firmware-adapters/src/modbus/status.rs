@@ -9,8 +9,11 @@
 //! or the alerting crate can show and act on them. A status keeps its last value
 //! while its device is silent; the device's health says whether it is current.
 //!
+//! The serial adapters and the HL7 listener put their values without a metric
+//! on the same board, under their protocol code (`hl7:<code>^<system>`...).
+//!
 //! Limitation: nothing consumes the board yet; until the gateway serves it, a
-//! door left open or an alarm bit shows only in the log.
+//! door left open, an alarm bit or an unmapped code shows only in the log.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -55,7 +58,7 @@ impl fmt::Display for StatusData {
 /// Latest statuses by device id, then by status name.
 pub type StatusMap = BTreeMap<String, BTreeMap<String, StatusValue>>;
 
-/// The latest status of every Modbus device, shared by the adapter tasks.
+/// The latest status of every device, shared by the adapter tasks.
 #[derive(Debug, Clone)]
 pub struct StatusBoard {
     tx: Arc<watch::Sender<StatusMap>>,
@@ -87,18 +90,34 @@ impl StatusBoard {
 
     /// Records `values` of `device_id`; returns those that changed.
     pub(crate) fn update(&self, device_id: &str, values: Vec<StatusValue>) -> Vec<StatusValue> {
-        let mut changed = Vec::new();
+        self.update_bounded(device_id, values, usize::MAX).0
+    }
+
+    /// As [`Self::update`], but a device that has `max_names` statuses gets
+    /// no new name (the values of those it has still change): for senders
+    /// whose codes are free text. Returns the changed values and how many
+    /// new names were left out.
+    pub(crate) fn update_bounded(
+        &self,
+        device_id: &str,
+        values: Vec<StatusValue>,
+        max_names: usize,
+    ) -> (Vec<StatusValue>, usize) {
+        let (mut changed, mut left_out) = (Vec::new(), 0);
         self.tx.send_if_modified(|map| {
             let device = map.entry(device_id.to_owned()).or_default();
             for v in values {
-                if device.get(&v.name) != Some(&v) {
+                let old = device.get(&v.name);
+                if old.is_none() && device.len() >= max_names {
+                    left_out += 1;
+                } else if old != Some(&v) {
                     changed.push(v.clone());
                     device.insert(v.name.clone(), v);
                 }
             }
             !changed.is_empty()
         });
-        changed
+        (changed, left_out)
     }
 }
 
@@ -128,5 +147,18 @@ mod tests {
         let changed = board.update("f1", vec![flag("door_open", true), flag("alarm", false)]);
         assert_eq!(changed, [flag("door_open", true), flag("alarm", false)]);
         assert_eq!(board.snapshot()["f1"]["door_open"], flag("door_open", true));
+    }
+
+    #[test]
+    fn a_full_device_keeps_its_names_and_refuses_new_ones() {
+        let board = StatusBoard::new();
+        let (changed, left_out) = board.update_bounded("d", vec![flag("a", false)], 1);
+        assert_eq!((changed.len(), left_out), (1, 0));
+        let values = vec![flag("a", true), flag("b", true)];
+        let (changed, left_out) = board.update_bounded("d", values, 1);
+        assert_eq!((changed, left_out), (vec![flag("a", true)], 1));
+        assert_eq!(board.snapshot()["d"].len(), 1);
+        let (changed, _) = board.update_bounded("e", vec![flag("b", true)], 1);
+        assert_eq!(changed.len(), 1, "the bound is per device");
     }
 }

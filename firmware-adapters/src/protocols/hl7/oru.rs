@@ -8,7 +8,7 @@
 
 use super::observation::{read_time, Code, EquipmentId, Observation, ObservationValue, Unmapped};
 use super::{Hl7Error, Message, Segment};
-use crate::Reading;
+use crate::{Reading, Unit};
 
 /// The MSH fields an adapter and the ACK need, unescaped, split in components.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -117,8 +117,12 @@ pub struct UnknownObservation {
     pub value: ObservationValue,
     /// OBX-6 as sent.
     pub unit: Option<Code>,
+    /// The unit OBX-6 names, when this gateway knows it.
+    pub known_unit: Option<Unit>,
     /// OBX-4 sub-id.
     pub sub_id: String,
+    /// OBX-18, which says which device it came from.
+    pub equipment: Option<EquipmentId>,
     /// Why it is not a reading.
     pub reason: Unmapped,
 }
@@ -205,7 +209,9 @@ impl OruMessage {
                 code: o.code.clone(),
                 value: o.value.clone(),
                 unit: o.unit.as_ref().map(|(code, _)| code.clone()),
+                known_unit: o.unit.as_ref().and_then(|(_, unit)| *unit),
                 sub_id: o.sub_id.clone(),
+                equipment: o.equipment.clone(),
                 reason,
             }),
         };
