@@ -12,11 +12,16 @@
 -- too (superusers always bypass them, which is why the API switches role).
 -- An unset tenant reads as NULL or '' and matches no row.
 --
--- Roles are cluster-wide: the role may already exist from another database.
+-- Roles are cluster-wide: the role may already exist from another database,
+-- or be created at this moment by a migration of another database.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'healthsphere_api') THEN
-        CREATE ROLE healthsphere_api NOLOGIN NOBYPASSRLS NOSUPERUSER;
+        BEGIN
+            CREATE ROLE healthsphere_api NOLOGIN NOBYPASSRLS NOSUPERUSER;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
     END IF;
 END
 $$;

@@ -27,11 +27,13 @@
 //! - [`audit`]: the hash-chained audit log and its verification.
 //! - [`problem`]: RFC 9457 error bodies.
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod core;
 pub mod db;
+pub mod http;
 pub mod problem;
 pub mod roles;
 pub mod routes;

@@ -85,6 +85,24 @@ impl ApiError {
         .with_detail(detail)
     }
 
+    /// 413: the body is larger than the limit.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is too large",
+        )
+    }
+
+    /// 415: the body is not JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The request body must be application/json",
+        )
+    }
+
     /// 401: the credentials are wrong. The same answer whether or not the
     /// account exists.
     pub fn invalid_credentials() -> Self {
@@ -153,6 +171,15 @@ impl ApiError {
     /// 404.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+    }
+
+    /// 405.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "The method is not allowed on this resource",
+        )
     }
 
     /// 409: the state does not allow this.

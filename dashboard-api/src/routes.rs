@@ -1,14 +1,134 @@
-//! Operational endpoints: liveness, readiness, metrics.
+//! The route table, the router built from it, and the operational endpoints.
+//!
+//! [`ROUTES`] lists every route with the permission it needs. The
+//! authorisation middleware looks each request's matched route up in it (a
+//! route missing from it is refused), so this table and
+//! [`crate::roles::access`] together decide every request.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
 use prometheus::{Encoder, TextEncoder};
 use serde::Serialize;
 
-use crate::AppState;
+use crate::http::{authorize, request_context, MAX_BODY_BYTES};
+use crate::problem::ApiError;
+use crate::roles::Permission;
+use crate::{api, AppState};
+
+/// One route of the API.
+#[derive(Debug)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path pattern, as the router matches it.
+    pub path: &'static str,
+    /// What the caller needs.
+    pub permission: Permission,
+    /// The name in audit entries of refused access.
+    pub audit_name: &'static str,
+}
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    permission: Permission,
+    audit_name: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        permission,
+        audit_name,
+    }
+}
+
+/// Every route, with the permission it needs.
+pub static ROUTES: &[Route] = &[
+    route(Method::GET, "/healthz", Permission::Public, "healthz"),
+    route(Method::GET, "/readyz", Permission::Public, "readyz"),
+    route(Method::GET, "/metrics", Permission::Public, "metrics"),
+    route(
+        Method::POST,
+        "/api/v1/auth/login",
+        Permission::Public,
+        "auth.login",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Permission::Public,
+        "auth.refresh",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Permission::OwnSession,
+        "auth.logout",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/totp/enrol",
+        Permission::OwnSession,
+        "auth.totp.enrol",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/totp/confirm",
+        Permission::OwnSession,
+        "auth.totp.confirm",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/break-glass",
+        Permission::BreakGlass,
+        "auth.break_glass",
+    ),
+    route(Method::GET, "/api/v1/me", Permission::Authenticated, "me"),
+    route(
+        Method::GET,
+        "/api/v1/audit",
+        Permission::AuditRead,
+        "audit.read",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/audit/fhir",
+        Permission::AuditRead,
+        "audit.export",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/devices/health",
+        Permission::DevicesRead,
+        "devices.health",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/vitals/latest",
+        Permission::VitalsRead,
+        "vitals.latest",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/vitals",
+        Permission::VitalsRead,
+        "vitals.range",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/vitals/aggregate",
+        Permission::VitalsRead,
+        "vitals.aggregate",
+    ),
+];
+
+/// The table entry for `method` on the matched `path`, if any.
+pub fn find_route(method: &Method, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
 
 /// The API's router.
 pub fn app(state: AppState) -> Router {
@@ -16,7 +136,30 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/devices/health", get(device_health))
+        .route("/api/v1/auth/login", post(api::auth::login))
+        .route("/api/v1/auth/refresh", post(api::auth::refresh))
+        .route("/api/v1/auth/logout", post(api::auth::logout))
+        .route("/api/v1/auth/totp/enrol", post(api::auth::totp_enrol))
+        .route("/api/v1/auth/totp/confirm", post(api::auth::totp_confirm))
+        .route("/api/v1/auth/break-glass", post(api::auth::break_glass))
+        .route("/api/v1/me", get(api::auth::me))
+        .route("/api/v1/audit", get(api::audit::list))
+        .route("/api/v1/audit/fhir", get(api::audit::fhir))
+        .route("/api/v1/devices/health", get(device_health))
+        .route(
+            "/api/v1/beds/{bed_id}/vitals/latest",
+            get(api::vitals::latest),
+        )
+        .route("/api/v1/beds/{bed_id}/vitals", get(api::vitals::range))
+        .route(
+            "/api/v1/beds/{bed_id}/vitals/aggregate",
+            get(api::vitals::aggregate),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
 
@@ -42,6 +185,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Connection state, last reading and counters of every device adapter.
+/// For biomedical engineers; holds no patient data.
 async fn device_health(State(state): State<AppState>) -> Response {
     Json(state.health.snapshot()).into_response()
 }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use collector::CollectorMetrics;
+
+use crate::core::ApiCore;
 use firmware_adapters::health::HealthRegistry;
 use prometheus::Registry;
 
@@ -18,6 +20,9 @@ pub struct AppState {
     pub database_configured: bool,
     /// Every device adapter's health.
     pub health: HealthRegistry,
+    /// The authenticated API's keys, pool and throttles; `None` without a
+    /// database or an API secret, and then every `/api/v1` route answers 503.
+    pub core: Option<Arc<ApiCore>>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -29,14 +34,22 @@ impl AppState {
             collector,
             database_configured,
             health: HealthRegistry::default(),
+            core: None,
             shutting_down: Arc::default(),
         }
     }
 
-    /// The same state, serving `health` at `/devices/health`.
+    /// The same state, serving `health` at `/api/v1/devices/health`.
     #[must_use]
     pub fn with_health(mut self, health: HealthRegistry) -> Self {
         self.health = health;
+        self
+    }
+
+    /// The same state, serving the authenticated API with `core`.
+    #[must_use]
+    pub fn with_core(mut self, core: Arc<ApiCore>) -> Self {
+        self.core = Some(core);
         self
     }
 

@@ -3,5 +3,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod session;
 pub mod throttle;
 pub mod totp;
+pub mod users;
