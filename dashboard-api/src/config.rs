@@ -47,6 +47,12 @@ pub struct AuthConfig {
     pub totp_issuer: String,
     /// Database connections the API may hold. Default 8.
     pub max_connections: usize,
+    /// Sustained `/api/v1` requests a second allowed per client address;
+    /// more get 429 with Retry-After. Default 100.
+    pub requests_per_sec_per_address: u32,
+    /// Requests a client address may send at once above the sustained rate.
+    /// Default 200.
+    pub request_burst_per_address: u32,
 }
 
 impl Default for AuthConfig {
@@ -64,6 +70,8 @@ impl Default for AuthConfig {
             password_iterations: 2,
             totp_issuer: "HealthSphere".to_owned(),
             max_connections: 8,
+            requests_per_sec_per_address: 100,
+            request_burst_per_address: 200,
         }
     }
 }
@@ -89,6 +97,12 @@ impl AuthConfig {
         }
         if self.password_memory_kib < 8 * 1024 {
             out.push(("password_memory_kib", "must be at least 8192"));
+        }
+        if self.requests_per_sec_per_address == 0 || self.request_burst_per_address == 0 {
+            out.push((
+                "requests_per_sec_per_address",
+                "rate limits must be positive",
+            ));
         }
         if self.max_connections == 0 {
             out.push(("max_connections", "must be positive"));

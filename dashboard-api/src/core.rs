@@ -10,7 +10,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::auth::jwt::SigningKey;
 use crate::auth::password::{PasswordError, Passwords};
-use crate::auth::throttle::{Limit, Throttle};
+use crate::auth::throttle::{Limit, RateLimiter, Throttle};
 use crate::config::{ApiSecret, AuthConfig};
 use crate::db::Pool;
 
@@ -35,6 +35,7 @@ pub struct ApiCore {
 struct Throttles {
     accounts: Throttle,
     addresses: Throttle,
+    requests: RateLimiter,
 }
 
 /// The AES-256-GCM key that seals TOTP secrets at rest.
@@ -110,6 +111,10 @@ impl ApiCore {
                 max_failures: config.address_max_failures,
                 window,
             }),
+            requests: RateLimiter::new(
+                config.requests_per_sec_per_address,
+                config.request_burst_per_address,
+            ),
         };
         Ok(Self {
             config,
@@ -138,6 +143,17 @@ impl ApiCore {
         let a = t.accounts.check(account, now);
         let b = t.addresses.check(address, now);
         a.into_iter().chain(b).max()
+    }
+
+    /// Takes a request token for `address`: `None` when allowed, else how
+    /// long to wait.
+    pub fn rate_limited(&self, address: &str) -> Option<Duration> {
+        let now = tokio::time::Instant::now();
+        let mut t = self
+            .throttles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        t.requests.take(address, now)
     }
 
     /// Counts a failed login.

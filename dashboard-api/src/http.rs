@@ -164,10 +164,6 @@ async fn check(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
             req.method()
         )));
     };
-    if route.permission == Permission::Public {
-        return Ok(());
-    }
-    let core = state.core.clone().ok_or_else(ApiError::unavailable)?;
     let ctx = req
         .extensions()
         .get::<RequestCtx>()
@@ -176,6 +172,19 @@ async fn check(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
             request_id: new_request_id(),
             addr: None,
         });
+    if path.starts_with("/api/") {
+        if let Some(wait) = state
+            .core
+            .as_ref()
+            .and_then(|c| c.rate_limited(ctx.addr.as_deref().unwrap_or("")))
+        {
+            return Err(ApiError::throttled(wait.as_secs().max(1)));
+        }
+    }
+    if route.permission == Permission::Public {
+        return Ok(());
+    }
+    let core = state.core.clone().ok_or_else(ApiError::unavailable)?;
     let token = bearer(req.headers()).ok_or_else(ApiError::unauthenticated)?;
     let claims = core
         .jwt

@@ -261,4 +261,121 @@ mod tests {
         let (_, body) = get(state(false), "/readyz").await;
         assert!(body.contains("not_configured"), "{body}");
     }
+
+    async fn send(
+        router: Router,
+        req: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let res = router.oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn with_core(per_sec: u32, burst: u32) -> AppState {
+        let core = crate::core::ApiCore::new(
+            crate::config::AuthConfig {
+                requests_per_sec_per_address: per_sec,
+                request_burst_per_address: burst,
+                password_memory_kib: 8 * 1024,
+                password_iterations: 1,
+                ..crate::config::AuthConfig::default()
+            },
+            crate::db::Pool::new("postgres://127.0.0.1:1/unused", 1),
+            &crate::config::ApiSecret::from_bytes(vec![3; 32]).unwrap(),
+        )
+        .unwrap();
+        state(true).with_core(core.shared())
+    }
+
+    #[tokio::test]
+    async fn every_response_has_security_headers_and_a_request_id() {
+        let router = app(state(false));
+        let req = Request::get("/healthz").body(Body::empty()).unwrap();
+        let (_, h, _) = send(router.clone(), req).await;
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert!(h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        assert!(h.contains_key("permissions-policy"));
+        assert!(
+            !h.contains_key("access-control-allow-origin"),
+            "CORS is off"
+        );
+        assert_eq!(h["x-request-id"].len(), 24, "generated");
+        // A well-formed client id is kept; a hostile one is replaced.
+        let req = Request::get("/nowhere")
+            .header("x-request-id", "abc-123")
+            .header("origin", "https://evil.example")
+            .body(Body::empty())
+            .unwrap();
+        let (status, h, body) = send(router.clone(), req).await;
+        assert_eq!(h["x-request-id"], "abc-123");
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(h["content-type"], "application/problem+json");
+        assert!(body.contains(r#""code":"not_found""#), "{body}");
+        assert!(!h.contains_key("access-control-allow-origin"));
+        let req = Request::get("/healthz")
+            .header("x-request-id", "bad id\twith spaces")
+            .body(Body::empty())
+            .unwrap();
+        let (_, h, _) = send(router, req).await;
+        assert_ne!(h["x-request-id"], "bad id\twith spaces");
+    }
+
+    #[tokio::test]
+    async fn bodies_are_limited_and_must_be_json() {
+        let router = app(with_core(100, 100));
+        let big = format!(r#"{{"tenant":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        let req = Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(big))
+            .unwrap();
+        let (status, _, body) = send(router.clone(), req).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(body.contains("payload_too_large"));
+        let req = Request::post("/api/v1/auth/login")
+            .header("content-type", "text/plain")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _, _) = send(router.clone(), req).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let req = Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from("{not json"))
+            .unwrap();
+        let (status, _, body) = send(router.clone(), req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("malformed_request"), "{body}");
+        let req = Request::delete("/healthz").body(Body::empty()).unwrap();
+        let (status, _, body) = send(router, req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(body.contains("method_not_allowed"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn api_requests_are_rate_limited_per_address() {
+        let router = app(with_core(1, 2));
+        let me = || Request::get("/api/v1/me").body(Body::empty()).unwrap();
+        assert_eq!(send(router.clone(), me()).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(send(router.clone(), me()).await.0, StatusCode::UNAUTHORIZED);
+        let (status, h, body) = send(router.clone(), me()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_eq!(h["retry-after"], "1");
+        // Operational endpoints are not limited.
+        let health = Request::get("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(send(router, health).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn without_a_core_the_api_answers_503() {
+        let req = Request::get("/api/v1/me").body(Body::empty()).unwrap();
+        let (status, _, body) = send(app(state(true)), req).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("unavailable"), "{body}");
+    }
 }

@@ -99,3 +99,68 @@ mod tests {
         assert_eq!(t.check("ann", Instant::now()), None);
     }
 }
+
+/// Request rate limiting: a token bucket per key (client address) that
+/// refills at `per_sec` up to `burst`.
+///
+/// Limitation: per process, like [`Throttle`]; clients behind one proxy share
+/// a bucket.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_sec: f64,
+    burst: f64,
+    buckets: HashMap<String, (f64, Instant)>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `per_sec` requests a second with bursts of `burst`.
+    pub fn new(per_sec: u32, burst: u32) -> Self {
+        Self {
+            per_sec: f64::from(per_sec.max(1)),
+            burst: f64::from(burst.max(1)),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes one token for `key`: `None` when allowed, or how long until a
+    /// token is available.
+    pub fn take(&mut self, key: &str, now: Instant) -> Option<Duration> {
+        if self.buckets.len() > 10_000 {
+            let (per_sec, burst) = (self.per_sec, self.burst);
+            self.buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_sec < burst
+            });
+        }
+        let (tokens, at) = self
+            .buckets
+            .entry(key.to_owned())
+            .or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            None
+        } else {
+            Some(Duration::from_secs_f64((1.0 - *tokens) / self.per_sec))
+        }
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn bursts_are_allowed_then_the_rate_holds() {
+        let mut r = RateLimiter::new(2, 3);
+        for _ in 0..3 {
+            assert_eq!(r.take("a", Instant::now()), None);
+        }
+        let wait = r.take("a", Instant::now()).expect("limited");
+        assert_eq!(wait, Duration::from_millis(500));
+        assert_eq!(r.take("b", Instant::now()), None, "per key");
+        tokio::time::advance(wait).await;
+        assert_eq!(r.take("a", Instant::now()), None);
+        assert!(r.take("a", Instant::now()).is_some());
+    }
+}
