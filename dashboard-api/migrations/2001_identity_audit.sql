@@ -47,7 +47,11 @@ CREATE TABLE users (
     totp_last_step  bigint      NOT NULL DEFAULT 0,
     recovery_hashes bytea[]     NOT NULL DEFAULT '{}',
     disabled        boolean     NOT NULL DEFAULT false,
+    -- Bumped by every change: the ETag, checked against If-Match.
+    version         integer     NOT NULL DEFAULT 1,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    -- Soft delete: the row stays for the audit trail; reads answer 410.
+    deleted_at      timestamptz,
     UNIQUE (tenant_id, username)
 );
 

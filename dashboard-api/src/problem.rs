@@ -168,9 +168,37 @@ impl ApiError {
         )
     }
 
+    /// 404: no route has this path.
+    pub fn no_such_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "no_such_route", "No such route")
+    }
+
     /// 404.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+    }
+
+    /// 410: the resource was deleted.
+    pub fn gone() -> Self {
+        Self::new(StatusCode::GONE, "gone", "The resource was deleted")
+    }
+
+    /// 412: `If-Match` names a version that is not the current one.
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "The resource changed since you read it; read it again",
+        )
+    }
+
+    /// 428: a change needs `If-Match` with the current `ETag`.
+    pub fn precondition_required() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "Send If-Match with the ETag you read",
+        )
     }
 
     /// 405.

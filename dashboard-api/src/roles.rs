@@ -80,6 +80,8 @@ pub enum Permission {
     DevicesRead,
     /// Read and export the audit log.
     AuditRead,
+    /// Create, change and delete users.
+    UsersManage,
 }
 
 /// What a role may do with a permission.
@@ -113,7 +115,7 @@ pub fn access(role: Role, permission: Permission) -> Access {
             BiomedicalEngineer | ChargeNurse | Administrator => Allow,
             _ => Deny,
         },
-        Permission::AuditRead => match role {
+        Permission::AuditRead | Permission::UsersManage => match role {
             Administrator => Allow,
             _ => Deny,
         },

@@ -101,6 +101,36 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/api/v1/users",
+        Permission::UsersManage,
+        "user.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/users",
+        Permission::UsersManage,
+        "user.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/users/{user_id}",
+        Permission::UsersManage,
+        "user.read",
+    ),
+    route(
+        Method::PATCH,
+        "/api/v1/users/{user_id}",
+        Permission::UsersManage,
+        "user.update",
+    ),
+    route(
+        Method::DELETE,
+        "/api/v1/users/{user_id}",
+        Permission::UsersManage,
+        "user.delete",
+    ),
+    route(
+        Method::GET,
         "/api/v1/devices/health",
         Permission::DevicesRead,
         "devices.health",
@@ -145,6 +175,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/me", get(api::auth::me))
         .route("/api/v1/audit", get(api::audit::list))
         .route("/api/v1/audit/fhir", get(api::audit::fhir))
+        .route(
+            "/api/v1/users",
+            get(api::users::list).post(api::users::create),
+        )
+        .route(
+            "/api/v1/users/{user_id}",
+            get(api::users::get)
+                .patch(api::users::update)
+                .delete(api::users::delete),
+        )
         .route("/api/v1/devices/health", get(device_health))
         .route(
             "/api/v1/beds/{bed_id}/vitals/latest",
@@ -156,7 +196,7 @@ pub fn app(state: AppState) -> Router {
             get(api::vitals::aggregate),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(|| async { ApiError::no_such_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_context))
@@ -317,7 +357,7 @@ mod tests {
         assert_eq!(h["x-request-id"], "abc-123");
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(h["content-type"], "application/problem+json");
-        assert!(body.contains(r#""code":"not_found""#), "{body}");
+        assert!(body.contains(r#""code":"no_such_route""#), "{body}");
         assert!(!h.contains_key("access-control-allow-origin"));
         let req = Request::get("/healthz")
             .header("x-request-id", "bad id\twith spaces")

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod users;
 pub mod vitals;
 
 use std::sync::Arc;

@@ -106,7 +106,7 @@ async fn load_user(tx: &Transaction<'_>, username: &str) -> Result<Option<UserRo
     let row = tx
         .query_opt(
             "SELECT id, display_name, password_hash, roles, totp_sealed, totp_enabled,
-                    totp_last_step, recovery_hashes, disabled
+                    totp_last_step, recovery_hashes, disabled OR deleted_at IS NOT NULL
              FROM users WHERE username = $1 FOR UPDATE",
             &[&username],
         )
@@ -336,7 +336,8 @@ pub async fn refresh(core: &ApiCore, token: &str, ctx: &RequestCtx) -> Result<To
             "SELECT t.family_id, t.generation, t.used_at IS NOT NULL, f.user_id,
                     f.revoked_at IS NOT NULL,
                     f.last_used_at <= now() - make_interval(secs => $2),
-                    f.absolute_expires_at <= now(), f.mfa, u.roles, u.disabled
+                    f.absolute_expires_at <= now(), f.mfa, u.roles,
+                    u.disabled OR u.deleted_at IS NOT NULL
              FROM refresh_tokens t
              JOIN session_families f ON f.id = t.family_id
              JOIN users u ON u.id = f.user_id
@@ -417,6 +418,25 @@ async fn revoke(tx: &Transaction<'_>, family: &str, reason: &str) -> Result<(), 
     .await
     .map_err(query("revoke a session"))?;
     Ok(())
+}
+
+/// Revokes every live session of `user_id` (disabled or deleted user).
+///
+/// # Errors
+///
+/// On database failure.
+pub async fn revoke_user(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    reason: &str,
+) -> Result<u64, ApiError> {
+    tx.execute(
+        "UPDATE session_families SET revoked_at = now(), revoke_reason = $2
+         WHERE user_id = $1 AND revoked_at IS NULL",
+        &[&user_id, &reason],
+    )
+    .await
+    .map_err(|e| query("revoke a user's sessions")(e).into())
 }
 
 /// Ends the caller's session.

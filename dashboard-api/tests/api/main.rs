@@ -7,4 +7,5 @@ mod matrix;
 mod sessions;
 mod support;
 mod tenancy;
+mod users;
 mod vitals;
