@@ -172,7 +172,7 @@ async fn check(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
             request_id: new_request_id(),
             addr: None,
         });
-    if path.starts_with("/api/") {
+    if path.starts_with("/api/") || path.starts_with("/fhir/") {
         if let Some(wait) = state
             .core
             .as_ref()

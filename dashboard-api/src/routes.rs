@@ -101,6 +101,12 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/fhir/R4/Observation",
+        Permission::VitalsRead,
+        "fhir.observation.search",
+    ),
+    route(
+        Method::GET,
         "/api/v1/users",
         Permission::UsersManage,
         "user.list",
@@ -175,6 +181,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/me", get(api::auth::me))
         .route("/api/v1/audit", get(api::audit::list))
         .route("/api/v1/audit/fhir", get(api::audit::fhir))
+        .route("/fhir/R4/Observation", get(api::fhir::search))
         .route(
             "/api/v1/users",
             get(api::users::list).post(api::users::create),

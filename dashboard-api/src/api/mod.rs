@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod fhir;
 pub mod users;
 pub mod vitals;
 
