@@ -50,6 +50,7 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/healthz", Permission::Public, "healthz"),
     route(Method::GET, "/readyz", Permission::Public, "readyz"),
     route(Method::GET, "/metrics", Permission::Public, "metrics"),
+    route(Method::GET, "/openapi.json", Permission::Public, "openapi"),
     route(
         Method::POST,
         "/api/v1/auth/login",
@@ -172,6 +173,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::cached()) }),
+        )
         .route("/api/v1/auth/login", post(api::auth::login))
         .route("/api/v1/auth/refresh", post(api::auth::refresh))
         .route("/api/v1/auth/logout", post(api::auth::logout))

@@ -90,6 +90,15 @@ async fn load(
     q: AuditQuery,
     event: &str,
 ) -> Result<Page, ApiError> {
+    if q.patient_id
+        .as_deref()
+        .is_some_and(|p| !super::is_identifier(p))
+    {
+        return Err(ApiError::validation(vec![crate::problem::FieldError {
+            field: "patient_id".to_owned(),
+            message: "must be a patient identifier (A-Z, a-z, 0-9, '-', '_', '.')".to_owned(),
+        }]));
+    }
     let (before, limit) = page_params(q.cursor.as_deref(), q.limit.as_deref())?;
     let core = core(state)?;
     let mut conn = core.pool.get().await?;

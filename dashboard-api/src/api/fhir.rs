@@ -89,7 +89,10 @@ fn parse(raw: Option<&str>) -> Result<Search, ApiError> {
                 metrics = Some(found);
             }
             "date" => {
-                let (prefix, time) = v.split_at(v.len().min(2));
+                let (prefix, time) = match (v.get(..2), v.get(2..)) {
+                    (Some(p), Some(t)) => (p, t),
+                    _ => ("", ""),
+                };
                 match (prefix, parse_rfc3339(time)) {
                     ("ge", Some(t)) => ge = Some(t),
                     ("gt", Some(t)) => ge = Some(t + std::time::Duration::from_micros(1)),
@@ -110,8 +113,11 @@ fn parse(raw: Option<&str>) -> Result<Search, ApiError> {
         }
     }
     let bed = bed.unwrap_or_default();
-    if bed.is_empty() || bed.len() > 64 {
-        f.bad("bed", "is required: the bed's identifier");
+    if !super::is_identifier(&bed) {
+        f.bad(
+            "bed",
+            "is required: the bed's identifier (A-Z, a-z, 0-9, '-', '_', '.')",
+        );
     }
     f.finish()?;
     Ok(Search {
@@ -290,6 +296,9 @@ mod tests {
                 "{field}: {text}"
             );
         }
+        // A multi-byte character where the prefix ends is refused, not a panic.
+        assert!(parse(Some("bed=b&date=%E0%A0%80")).is_err());
+        assert!(parse(Some("bed=b&date=%")).is_err());
         let s = parse(Some("bed=bed%2D1&date=ge2026-01-01T00:00:00Z&_count=5")).unwrap();
         assert_eq!((s.bed.as_str(), s.count), ("bed-1", 5));
         assert!(s.ge.is_some() && s.lt.is_none());

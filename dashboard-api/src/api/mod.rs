@@ -17,6 +17,15 @@ pub(crate) fn core(state: &AppState) -> Result<Arc<ApiCore>, ApiError> {
     state.core.clone().ok_or_else(ApiError::unavailable)
 }
 
+/// Whether `s` is a device, bed or patient identifier: 1 to 64 characters
+/// of A-Z, a-z, 0-9, `-`, `_` and `.`.
+pub(crate) fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// Collects field errors so a request learns about every bad field at once.
 #[derive(Debug, Default)]
 pub(crate) struct Fields(Vec<FieldError>);
@@ -45,6 +54,12 @@ impl Fields {
             }
             Some(s) if s.chars().count() < min || s.len() > max => {
                 self.bad(field, &format!("must be {min} to {max} characters"));
+                String::new()
+            }
+            // PostgreSQL text cannot hold NUL, and no field needs control
+            // characters.
+            Some(s) if s.chars().any(char::is_control) => {
+                self.bad(field, "must not contain control characters");
                 String::new()
             }
             Some(s) => s,

@@ -41,12 +41,7 @@ fn params<T>(q: QueryResult<T>) -> Result<T, ApiError> {
 }
 
 fn bed(f: &mut Fields, bed_id: &str) {
-    let ok = !bed_id.is_empty()
-        && bed_id.len() <= 64
-        && bed_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !ok {
+    if !super::is_identifier(bed_id) {
         f.bad(
             "bed_id",
             "must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",

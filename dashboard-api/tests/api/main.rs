@@ -5,6 +5,7 @@
 mod audit_chain;
 mod fhir;
 mod matrix;
+mod schemathesis;
 mod sessions;
 mod support;
 mod tenancy;
