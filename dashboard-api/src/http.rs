@@ -230,6 +230,7 @@ async fn check(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
         }
     }
     req.extensions_mut().insert(principal);
+    req.extensions_mut().insert(claims);
     Ok(())
 }
 

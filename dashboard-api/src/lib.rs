@@ -34,6 +34,7 @@ pub mod config;
 pub mod core;
 pub mod db;
 pub mod http;
+pub mod live;
 pub mod openapi;
 pub mod problem;
 pub mod roles;

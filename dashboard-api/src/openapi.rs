@@ -54,8 +54,11 @@ fn ok(status: &str, media: &str, schema: Value) -> (String, Value) {
 const BED: &str = "^[A-Za-z0-9._-]{1,64}$";
 const USER_ID: &str = "^[0-9a-fA-F]{32}$";
 
+/// Summary, parameters, request body, and success status with its response.
+type Operation = (&'static str, Vec<Value>, Option<Value>, (String, Value));
+
 /// What the handler of `route` takes and returns on success.
-fn operation(route: &Route) -> Option<(&'static str, Vec<Value>, Option<Value>, (String, Value))> {
+fn operation(route: &Route) -> Option<Operation> {
     let time = || json!({"type": "string", "format": "date-time"});
     let range = || {
         vec![
@@ -207,6 +210,15 @@ fn operation(route: &Route) -> Option<(&'static str, Vec<Value>, Option<Value>, 
             ],
             None,
             ("204".to_owned(), json!({"description": "Deleted"})),
+        ),
+        ("GET", "/api/v1/live") => (
+            "Live events over a WebSocket (upgrade)",
+            vec![],
+            None,
+            (
+                "101".to_owned(),
+                json!({"description": "Switching to the WebSocket protocol"}),
+            ),
         ),
         ("GET", "/api/v1/devices/health") => (
             "Adapter health of every device",

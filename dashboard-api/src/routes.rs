@@ -102,6 +102,12 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/api/v1/live",
+        Permission::VitalsRead,
+        "vitals.live",
+    ),
+    route(
+        Method::GET,
         "/fhir/R4/Observation",
         Permission::VitalsRead,
         "fhir.observation.search",
@@ -187,6 +193,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/audit", get(api::audit::list))
         .route("/api/v1/audit/fhir", get(api::audit::fhir))
         .route("/fhir/R4/Observation", get(api::fhir::search))
+        .route("/api/v1/live", get(crate::live::live))
         .route(
             "/api/v1/users",
             get(api::users::list).post(api::users::create),

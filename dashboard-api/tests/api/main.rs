@@ -4,6 +4,7 @@
 
 mod audit_chain;
 mod fhir;
+mod live;
 mod matrix;
 mod schemathesis;
 mod sessions;

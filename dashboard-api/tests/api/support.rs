@@ -27,6 +27,8 @@ pub(crate) struct Env {
     pub(crate) owner: Client,
     pub(crate) core: Arc<ApiCore>,
     pub(crate) router: Router,
+    /// Publishes on the live bus the router's WebSocket reads.
+    pub(crate) live: tokio::sync::broadcast::Sender<collector::LiveBatch>,
 }
 
 pub(crate) fn tenant(s: &str) -> TenantId {
@@ -62,9 +64,14 @@ pub(crate) async fn env(name: &str, config: AuthConfig) -> Option<Env> {
         .shared();
     let registry = Registry::new();
     let metrics = CollectorMetrics::register(&registry).unwrap();
-    let state = AppState::new(registry, metrics, true).with_core(Arc::clone(&core));
+    let (live, _) = tokio::sync::broadcast::channel(1024);
+    let source = live.clone();
+    let state = AppState::new(registry, metrics, true)
+        .with_core(Arc::clone(&core))
+        .with_live(Arc::new(move || source.subscribe()));
     Some(Env {
         router: app(state),
+        live,
         db,
         owner,
         core,
