@@ -29,6 +29,7 @@ pub struct ApiCore {
     pub rng: SystemRandom,
     seal: SealKey,
     throttles: Mutex<Throttles>,
+    audit_writer: std::sync::OnceLock<crate::audit_writer::AuditWriter>,
 }
 
 #[derive(Debug)]
@@ -124,6 +125,7 @@ impl ApiCore {
             rng: SystemRandom::new(),
             seal: SealKey(seal),
             throttles: Mutex::new(throttles),
+            audit_writer: std::sync::OnceLock::new(),
         })
     }
 
@@ -154,6 +156,25 @@ impl ApiCore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         t.requests.take(address, now)
+    }
+
+    /// Records an audit entry of a read through the group-commit writer
+    /// (started on first use), waiting until it is durable.
+    ///
+    /// # Errors
+    ///
+    /// 500 when the entry could not be written: the read must then fail.
+    pub async fn audit_read(
+        &self,
+        event: crate::audit::AuditEvent,
+    ) -> Result<(), crate::problem::ApiError> {
+        let writer = self
+            .audit_writer
+            .get_or_init(|| crate::audit_writer::AuditWriter::start(self.pool.sibling(1)));
+        writer
+            .record(event)
+            .await
+            .map_err(|e| crate::problem::ApiError::internal(&e))
     }
 
     /// Counts a failed login.

@@ -61,6 +61,13 @@ impl Pool {
         }
     }
 
+    /// A separate pool of `max_connections` to the same database: for a task
+    /// that must never wait behind request handlers holding this pool's
+    /// connections (the audit writer, which those handlers wait for).
+    pub fn sibling(&self, max_connections: usize) -> Self {
+        Self::new(&self.url, max_connections)
+    }
+
     /// A connection, waiting while all are in use.
     ///
     /// # Errors

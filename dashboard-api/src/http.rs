@@ -245,13 +245,7 @@ async fn deny(
     e.entity_id = Some(route.to_owned());
     e.outcome = Outcome::MinorFailure;
     e.reason = Some(why.to_owned());
-    let mut conn = core.pool.get().await?;
-    let tx = crate::db::begin_tenant(conn.client(), &who.tenant).await?;
-    audit::append(&tx, &e).await?;
-    tx.commit()
-        .await
-        .map_err(crate::db::query("commit a denial"))?;
-    Ok(())
+    core.audit_read(e).await
 }
 
 /// A JSON request body whose errors are problem details: 413 above

@@ -29,6 +29,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod audit_writer;
 pub mod auth;
 pub mod config;
 pub mod core;

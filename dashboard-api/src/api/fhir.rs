@@ -230,10 +230,10 @@ pub async fn search(
         entries.push(json!({"fullUrl": format!("urn:uuid:{}", uuid_like(&obs["id"])), "resource": obs, "search": {"mode": "match"}}));
         last = Some(time);
     }
+    tx.commit().await.map_err(query("commit"))?;
     let mut e = who.event(Action::R, "fhir.observation.search", "bed");
     e.entity_id = Some(s.bed.clone());
-    audit::append(&tx, &e).await?;
-    tx.commit().await.map_err(query("commit"))?;
+    core.audit_read(e).await?;
     let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "entry": entries});
     if let (true, Some(t)) = (more, last) {
         bundle["link"] = json!([{"relation": "next",

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
 
 use super::{core, Fields};
-use crate::audit::{self, Action};
+use crate::audit::Action;
 use crate::db::{begin_tenant, query};
 use crate::http::Principal;
 use crate::problem::ApiError;
@@ -78,17 +78,19 @@ fn sample(r: &tokio_postgres::Row) -> Sample {
     }
 }
 
+/// Ends the read and records it; the data is returned only once the audit
+/// entry is durable.
 async fn audited(
+    core: &crate::core::ApiCore,
     tx: Transaction<'_>,
     who: &Principal,
     event: &str,
     bed_id: &str,
 ) -> Result<(), ApiError> {
+    tx.commit().await.map_err(query("commit"))?;
     let mut e = who.event(Action::R, event, "bed");
     e.entity_id = Some(bed_id.to_owned());
-    audit::append(&tx, &e).await?;
-    tx.commit().await.map_err(query("commit"))?;
-    Ok(())
+    core.audit_read(e).await
 }
 
 /// Query of `latest`.
@@ -132,7 +134,7 @@ pub async fn latest(
         .await
         .map_err(query("read the latest vitals"))?;
     let samples: Vec<Sample> = rows.iter().map(sample).collect();
-    audited(tx, &who, "vitals.latest.read", &bed_id).await?;
+    audited(&core, tx, &who, "vitals.latest.read", &bed_id).await?;
     Ok(Json(samples).into_response())
 }
 
@@ -265,7 +267,7 @@ pub async fn range(
     let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     items.truncate(usize::try_from(limit).unwrap_or(0));
     let next_after = more.then(|| items.last().map(|s| s.time.clone())).flatten();
-    audited(tx, &who, "vitals.range.read", &bed_id).await?;
+    audited(&core, tx, &who, "vitals.range.read", &bed_id).await?;
     Ok(Json(RawPage { items, next_after }).into_response())
 }
 
@@ -339,6 +341,6 @@ pub async fn aggregate(
             }
         })
         .collect();
-    audited(tx, &who, "vitals.aggregate.read", &bed_id).await?;
+    audited(&core, tx, &who, "vitals.aggregate.read", &bed_id).await?;
     Ok(Json(buckets).into_response())
 }

@@ -110,3 +110,43 @@ async fn verification_finds_edits_deletions_and_swaps() {
     );
     env.done().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_of_two_tenants_keep_both_chains_intact() {
+    let Some(env) = env("audit_concurrent", cheap_config()).await else {
+        return;
+    };
+    env.user("st-mary", "ann", &[Role::Nurse]).await;
+    env.user("st-john", "bob", &[Role::Nurse]).await;
+    let ann = env.login("st-mary", "ann").await;
+    let bob = env.login("st-john", "bob").await;
+    let env = std::sync::Arc::new(env);
+    let mut reads = Vec::new();
+    for i in 0..40 {
+        let env = std::sync::Arc::clone(&env);
+        let token = if i % 2 == 0 { ann.clone() } else { bob.clone() };
+        reads.push(tokio::spawn(async move {
+            let url = format!("/api/v1/beds/bed-{i}/vitals/latest");
+            env.call(axum::http::Method::GET, &url, Some(&token), None)
+                .await
+                .0
+        }));
+    }
+    for r in reads {
+        assert_eq!(r.await.unwrap(), axum::http::StatusCode::OK);
+    }
+    let reports = verify_all(&env.owner).await.unwrap();
+    assert!(reports.iter().all(|r| r.findings.is_empty()), "{reports:?}");
+    let reads: i64 = env
+        .owner
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE event = 'vitals.latest.read'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reads, 40);
+    let env = std::sync::Arc::into_inner(env).expect("all requests done");
+    env.done().await;
+}
