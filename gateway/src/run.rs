@@ -114,7 +114,10 @@ pub async fn run(
 
     let mut state = AppState::new(registry, metrics, config.database.is_some()).with_health(health);
     if let Some(core) = api_core(&config)? {
-        state = state.with_core(core);
+        let bus = ingest.clone();
+        state = state
+            .with_core(core)
+            .with_live(Arc::new(move || bus.subscribe()));
     }
     let api = start_api(&config, state.clone(), intake_stopped.clone()).await?;
     let sources = crate::sim::spawn(
