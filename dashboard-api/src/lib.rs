@@ -11,6 +11,11 @@
 //!   stops sending work; a database outage alone is not unready, because the
 //!   gateway keeps accepting and spooling.
 //! - `GET /metrics`: every Prometheus metric in the text exposition format.
+//! - `GET /devices/health`: each device adapter's state, last reading and
+//!   counters (also at `/api/v1/devices/health` with authentication).
+//!
+//! Limitation: the operational endpoints have no authentication; bind
+//! `api.listen` to loopback or a management network, or put a proxy in front.
 //!
 //! Everything under `/api/v1` is authenticated with short-lived bearer tokens
 //! and authorised by one permission matrix ([`roles`]); see [`routes::ROUTES`]

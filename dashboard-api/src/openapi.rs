@@ -220,6 +220,16 @@ fn operation(route: &Route) -> Option<Operation> {
                 json!({"description": "Switching to the WebSocket protocol"}),
             ),
         ),
+        ("GET", "/devices/health") => (
+            "Adapter health (operational, unauthenticated)",
+            vec![],
+            None,
+            ok(
+                "200",
+                j,
+                json!({"type": "object", "additionalProperties": {"type": "object"}}),
+            ),
+        ),
         ("GET", "/api/v1/devices/health") => (
             "Adapter health of every device",
             vec![],
@@ -278,7 +288,10 @@ fn operation(route: &Route) -> Option<Operation> {
 
 /// Error statuses a route can answer, by its permission and method.
 fn error_statuses(route: &Route) -> Vec<&'static str> {
-    if matches!(route.path, "/healthz" | "/metrics" | "/openapi.json") {
+    if matches!(
+        route.path,
+        "/healthz" | "/metrics" | "/openapi.json" | "/devices/health"
+    ) {
         return vec!["500"];
     }
     if route.path == "/readyz" {

@@ -51,6 +51,14 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/readyz", Permission::Public, "readyz"),
     route(Method::GET, "/metrics", Permission::Public, "metrics"),
     route(Method::GET, "/openapi.json", Permission::Public, "openapi"),
+    // Operational, like /metrics (which carries the same counters): device
+    // ids, states and counters, no patient data.
+    route(
+        Method::GET,
+        "/devices/health",
+        Permission::Public,
+        "devices.health.ops",
+    ),
     route(
         Method::POST,
         "/api/v1/auth/login",
@@ -179,6 +187,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/devices/health", get(device_health))
         .route(
             "/openapi.json",
             get(|| async { Json(crate::openapi::cached()) }),
