@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs and starts the independent third-party peers the integration tests
 # talk to: paho-mqtt, pymodbus, hl7 and hl7apy (PyPI), socat for serial
-# pseudo-terminal pairs and Mosquitto (Debian). Idempotent: a second run only
+# pseudo-terminal pairs and Mosquitto (Debian), fhir.resources (PyPI) to
+# validate the API's FHIR output and schemathesis (PyPI) to exercise its
+# OpenAPI document. Idempotent: a second run only
 # checks. Run as root on Debian; deploy/test.sh calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '%s\n' "$*" >&2; }
 
-if ! python3 -c 'import paho.mqtt, pymodbus, serial, hl7, hl7apy, crccheck' 2>/dev/null; then
+if ! python3 -c 'import paho.mqtt, pymodbus, serial, hl7, hl7apy, crccheck, fhir.resources.R4B, schemathesis' 2>/dev/null; then
     log "test peers: installing Python packages"
     python3 -m pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
 fi

@@ -1,8 +1,9 @@
 //! The gateway's HTTP API.
 //!
 //! [`app`] builds the whole router from an [`AppState`], so tests drive it with
-//! `tower::ServiceExt::oneshot` and no socket. Today it serves the operational
-//! endpoints every deployment needs:
+//! `tower::ServiceExt::oneshot` and no socket.
+//!
+//! Operational endpoints, without authentication:
 //!
 //! - `GET /healthz`: liveness; 200 while the process serves requests.
 //! - `GET /readyz`: readiness as JSON: whether the spool accepts data and whether
@@ -10,20 +11,44 @@
 //!   stops sending work; a database outage alone is not unready, because the
 //!   gateway keeps accepting and spooling.
 //! - `GET /metrics`: every Prometheus metric in the text exposition format.
-//! - `GET /devices/health`: each device adapter's connection state, last reading
-//!   time and counters, for biomedical engineers.
+//! - `GET /devices/health`: each device adapter's state, last reading and
+//!   counters (also at `/api/v1/devices/health` with authentication).
 //!
-//! Limitation: these endpoints have no authentication yet; bind the API to
-//! loopback or a management network until the authenticated API lands.
+//! Limitation: the operational endpoints have no authentication; bind
+//! `api.listen` to loopback or a management network, or put a proxy in front.
+//!
+//! Everything under `/api/v1` is authenticated with short-lived bearer tokens
+//! and authorised by one permission matrix ([`roles`]); see [`routes::ROUTES`]
+//! for the table of every route and the permission it needs.
 //!
 //! # Layout
 //!
-//! - [`state`]: the shared state handed to handlers.
-//! - `routes`: the handlers.
+//! - [`state`]: the shared state handed to handlers; [`core`]: keys, pool,
+//!   throttles of the authenticated API; [`config`]: its settings.
+//! - [`db`]: the pool and the tenant transaction every request runs in;
+//!   [`schema`]: the migrations, with row-level security per tenant.
+//! - [`auth`]: passwords, tokens, TOTP, throttling, sessions.
+//! - [`roles`]: roles and the permission matrix.
+//! - [`audit`]: the hash-chained audit log and its verification.
+//! - [`problem`]: RFC 9457 error bodies.
 
+pub mod api;
+pub mod audit;
+pub mod audit_writer;
+pub mod auth;
+pub mod config;
+pub mod core;
+pub mod db;
+pub mod http;
+pub mod live;
+pub mod openapi;
+pub mod problem;
+pub mod roles;
+pub mod routes;
+pub mod schema;
 pub mod state;
-
-mod routes;
+pub mod tenant;
+pub mod time;
 
 pub use routes::app;
 pub use state::AppState;

@@ -1,14 +1,185 @@
-//! Operational endpoints: liveness, readiness, metrics.
+//! The route table, the router built from it, and the operational endpoints.
+//!
+//! [`ROUTES`] lists every route with the permission it needs. The
+//! authorisation middleware looks each request's matched route up in it (a
+//! route missing from it is refused), so this table and
+//! [`crate::roles::access`] together decide every request.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
 use prometheus::{Encoder, TextEncoder};
 use serde::Serialize;
 
-use crate::AppState;
+use crate::http::{authorize, request_context, MAX_BODY_BYTES};
+use crate::problem::ApiError;
+use crate::roles::Permission;
+use crate::{api, AppState};
+
+/// One route of the API.
+#[derive(Debug)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path pattern, as the router matches it.
+    pub path: &'static str,
+    /// What the caller needs.
+    pub permission: Permission,
+    /// The name in audit entries of refused access.
+    pub audit_name: &'static str,
+}
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    permission: Permission,
+    audit_name: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        permission,
+        audit_name,
+    }
+}
+
+/// Every route, with the permission it needs.
+pub static ROUTES: &[Route] = &[
+    route(Method::GET, "/healthz", Permission::Public, "healthz"),
+    route(Method::GET, "/readyz", Permission::Public, "readyz"),
+    route(Method::GET, "/metrics", Permission::Public, "metrics"),
+    route(Method::GET, "/openapi.json", Permission::Public, "openapi"),
+    // Operational, like /metrics (which carries the same counters): device
+    // ids, states and counters, no patient data.
+    route(
+        Method::GET,
+        "/devices/health",
+        Permission::Public,
+        "devices.health.ops",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/login",
+        Permission::Public,
+        "auth.login",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Permission::Public,
+        "auth.refresh",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Permission::OwnSession,
+        "auth.logout",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/totp/enrol",
+        Permission::OwnSession,
+        "auth.totp.enrol",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/totp/confirm",
+        Permission::OwnSession,
+        "auth.totp.confirm",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/auth/break-glass",
+        Permission::BreakGlass,
+        "auth.break_glass",
+    ),
+    route(Method::GET, "/api/v1/me", Permission::Authenticated, "me"),
+    route(
+        Method::GET,
+        "/api/v1/audit",
+        Permission::AuditRead,
+        "audit.read",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/audit/fhir",
+        Permission::AuditRead,
+        "audit.export",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/live",
+        Permission::VitalsRead,
+        "vitals.live",
+    ),
+    route(
+        Method::GET,
+        "/fhir/R4/Observation",
+        Permission::VitalsRead,
+        "fhir.observation.search",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/users",
+        Permission::UsersManage,
+        "user.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/users",
+        Permission::UsersManage,
+        "user.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/users/{user_id}",
+        Permission::UsersManage,
+        "user.read",
+    ),
+    route(
+        Method::PATCH,
+        "/api/v1/users/{user_id}",
+        Permission::UsersManage,
+        "user.update",
+    ),
+    route(
+        Method::DELETE,
+        "/api/v1/users/{user_id}",
+        Permission::UsersManage,
+        "user.delete",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/devices/health",
+        Permission::DevicesRead,
+        "devices.health",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/vitals/latest",
+        Permission::VitalsRead,
+        "vitals.latest",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/vitals",
+        Permission::VitalsRead,
+        "vitals.range",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/vitals/aggregate",
+        Permission::VitalsRead,
+        "vitals.aggregate",
+    ),
+];
+
+/// The table entry for `method` on the matched `path`, if any.
+pub fn find_route(method: &Method, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
 
 /// The API's router.
 pub fn app(state: AppState) -> Router {
@@ -17,6 +188,46 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/devices/health", get(device_health))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::cached()) }),
+        )
+        .route("/api/v1/auth/login", post(api::auth::login))
+        .route("/api/v1/auth/refresh", post(api::auth::refresh))
+        .route("/api/v1/auth/logout", post(api::auth::logout))
+        .route("/api/v1/auth/totp/enrol", post(api::auth::totp_enrol))
+        .route("/api/v1/auth/totp/confirm", post(api::auth::totp_confirm))
+        .route("/api/v1/auth/break-glass", post(api::auth::break_glass))
+        .route("/api/v1/me", get(api::auth::me))
+        .route("/api/v1/audit", get(api::audit::list))
+        .route("/api/v1/audit/fhir", get(api::audit::fhir))
+        .route("/fhir/R4/Observation", get(api::fhir::search))
+        .route("/api/v1/live", get(crate::live::live))
+        .route(
+            "/api/v1/users",
+            get(api::users::list).post(api::users::create),
+        )
+        .route(
+            "/api/v1/users/{user_id}",
+            get(api::users::get)
+                .patch(api::users::update)
+                .delete(api::users::delete),
+        )
+        .route("/api/v1/devices/health", get(device_health))
+        .route(
+            "/api/v1/beds/{bed_id}/vitals/latest",
+            get(api::vitals::latest),
+        )
+        .route("/api/v1/beds/{bed_id}/vitals", get(api::vitals::range))
+        .route(
+            "/api/v1/beds/{bed_id}/vitals/aggregate",
+            get(api::vitals::aggregate),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .fallback(|| async { ApiError::no_such_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
 
@@ -42,6 +253,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Connection state, last reading and counters of every device adapter.
+/// For biomedical engineers; holds no patient data.
 async fn device_health(State(state): State<AppState>) -> Response {
     Json(state.health.snapshot()).into_response()
 }
@@ -116,5 +328,122 @@ mod tests {
         assert_eq!(get(s, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
         let (_, body) = get(state(false), "/readyz").await;
         assert!(body.contains("not_configured"), "{body}");
+    }
+
+    async fn send(
+        router: Router,
+        req: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let res = router.oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn with_core(per_sec: u32, burst: u32) -> AppState {
+        let core = crate::core::ApiCore::new(
+            crate::config::AuthConfig {
+                requests_per_sec_per_address: per_sec,
+                request_burst_per_address: burst,
+                password_memory_kib: 8 * 1024,
+                password_iterations: 1,
+                ..crate::config::AuthConfig::default()
+            },
+            crate::db::Pool::new("postgres://127.0.0.1:1/unused", 1),
+            &crate::config::ApiSecret::from_bytes(vec![3; 32]).unwrap(),
+        )
+        .unwrap();
+        state(true).with_core(core.shared())
+    }
+
+    #[tokio::test]
+    async fn every_response_has_security_headers_and_a_request_id() {
+        let router = app(state(false));
+        let req = Request::get("/healthz").body(Body::empty()).unwrap();
+        let (_, h, _) = send(router.clone(), req).await;
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert!(h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        assert!(h.contains_key("permissions-policy"));
+        assert!(
+            !h.contains_key("access-control-allow-origin"),
+            "CORS is off"
+        );
+        assert_eq!(h["x-request-id"].len(), 24, "generated");
+        // A well-formed client id is kept; a hostile one is replaced.
+        let req = Request::get("/nowhere")
+            .header("x-request-id", "abc-123")
+            .header("origin", "https://evil.example")
+            .body(Body::empty())
+            .unwrap();
+        let (status, h, body) = send(router.clone(), req).await;
+        assert_eq!(h["x-request-id"], "abc-123");
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(h["content-type"], "application/problem+json");
+        assert!(body.contains(r#""code":"no_such_route""#), "{body}");
+        assert!(!h.contains_key("access-control-allow-origin"));
+        let req = Request::get("/healthz")
+            .header("x-request-id", "bad id\twith spaces")
+            .body(Body::empty())
+            .unwrap();
+        let (_, h, _) = send(router, req).await;
+        assert_ne!(h["x-request-id"], "bad id\twith spaces");
+    }
+
+    #[tokio::test]
+    async fn bodies_are_limited_and_must_be_json() {
+        let router = app(with_core(100, 100));
+        let big = format!(r#"{{"tenant":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        let req = Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(big))
+            .unwrap();
+        let (status, _, body) = send(router.clone(), req).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(body.contains("payload_too_large"));
+        let req = Request::post("/api/v1/auth/login")
+            .header("content-type", "text/plain")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _, _) = send(router.clone(), req).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let req = Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from("{not json"))
+            .unwrap();
+        let (status, _, body) = send(router.clone(), req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("malformed_request"), "{body}");
+        let req = Request::delete("/healthz").body(Body::empty()).unwrap();
+        let (status, _, body) = send(router, req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(body.contains("method_not_allowed"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn api_requests_are_rate_limited_per_address() {
+        let router = app(with_core(1, 2));
+        let me = || Request::get("/api/v1/me").body(Body::empty()).unwrap();
+        assert_eq!(send(router.clone(), me()).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(send(router.clone(), me()).await.0, StatusCode::UNAUTHORIZED);
+        let (status, h, body) = send(router.clone(), me()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_eq!(h["retry-after"], "1");
+        // Operational endpoints are not limited.
+        let health = Request::get("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(send(router, health).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn without_a_core_the_api_answers_503() {
+        let req = Request::get("/api/v1/me").body(Body::empty()).unwrap();
+        let (status, _, body) = send(app(state(true)), req).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("unavailable"), "{body}");
     }
 }

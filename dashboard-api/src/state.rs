@@ -4,11 +4,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use collector::CollectorMetrics;
+
+use crate::core::ApiCore;
 use firmware_adapters::health::HealthRegistry;
 use prometheus::Registry;
 
 /// Shared state of the API. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// Every metric of the process.
     pub registry: Registry,
@@ -18,7 +20,22 @@ pub struct AppState {
     pub database_configured: bool,
     /// Every device adapter's health.
     pub health: HealthRegistry,
+    /// The authenticated API's keys, pool and throttles; `None` without a
+    /// database or an API secret, and then every `/api/v1` route answers 503.
+    pub core: Option<Arc<ApiCore>>,
+    /// The live bus, for `/api/v1/live`; `None` answers 503 there.
+    pub live: Option<crate::live::LiveSource>,
     shutting_down: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("database_configured", &self.database_configured)
+            .field("core", &self.core)
+            .field("live", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -29,14 +46,30 @@ impl AppState {
             collector,
             database_configured,
             health: HealthRegistry::default(),
+            core: None,
+            live: None,
             shutting_down: Arc::default(),
         }
     }
 
-    /// The same state, serving `health` at `/devices/health`.
+    /// The same state, serving `health` at `/api/v1/devices/health`.
     #[must_use]
     pub fn with_health(mut self, health: HealthRegistry) -> Self {
         self.health = health;
+        self
+    }
+
+    /// The same state, serving the authenticated API with `core`.
+    #[must_use]
+    pub fn with_core(mut self, core: Arc<ApiCore>) -> Self {
+        self.core = Some(core);
+        self
+    }
+
+    /// The same state, serving live events from `source`.
+    #[must_use]
+    pub fn with_live(mut self, source: crate::live::LiveSource) -> Self {
+        self.live = Some(source);
         self
     }
 

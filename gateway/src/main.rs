@@ -41,6 +41,11 @@ enum Command {
         #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true)]
         database_url: Option<String>,
     },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Check a configuration file and list every problem in it.
     CheckConfig {
         /// The configuration file.
@@ -52,6 +57,21 @@ enum Command {
         /// How often to print the stored values.
         #[arg(long, default_value_t = 5)]
         report_every_secs: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every tenant's audit hash chain and name each edited, deleted or
+    /// reordered entry. Exits 1 when any chain is broken. Needs a role that
+    /// sees every tenant's rows (the migration role: a superuser or BYPASSRLS).
+    Verify {
+        /// The configuration file whose database to check.
+        #[arg(long, short, required_unless_present = "database_url")]
+        config: Option<PathBuf>,
+        /// The database URL, instead of a configuration file.
+        #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true)]
+        database_url: Option<String>,
     },
 }
 
@@ -111,6 +131,24 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             report_migration(&report);
             Ok(())
         }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    config,
+                    database_url,
+                },
+        } => {
+            let url = match (database_url, config) {
+                (Some(url), _) => url,
+                (None, Some(file)) => database_url_of(&config::load(&file, env)?, &file)?,
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let reports = run::verify_audit(&url).await?;
+            report_audit(&reports);
+            let broken = reports.iter().filter(|r| !r.findings.is_empty()).count();
+            anyhow::ensure!(broken == 0, "{broken} audit chain(s) failed verification");
+            Ok(())
+        }
         Command::CheckConfig { file } => {
             let config = config::load(&file, env)?;
             report_config_ok(&file, &config);
@@ -165,6 +203,31 @@ fn report_migration(report: &collector::schema::MigrationReport) {
         report.edition,
         report.features.join(", ")
     );
+}
+
+#[expect(clippy::print_stdout, reason = "the command's result is its output")]
+fn report_audit(reports: &[dashboard_api::audit::ChainReport]) {
+    if reports.is_empty() {
+        println!("audit log: no entries");
+    }
+    for r in reports {
+        let head = r
+            .head
+            .as_ref()
+            .map_or_else(String::new, |(seq, hash)| format!(", head {seq} {hash}"));
+        let verdict = if r.findings.is_empty() {
+            "intact"
+        } else {
+            "BROKEN"
+        };
+        println!(
+            "tenant {}: {} entries{head}: {verdict}",
+            r.tenant_id, r.entries
+        );
+        for f in &r.findings {
+            println!("  {f}");
+        }
+    }
 }
 
 #[expect(clippy::print_stdout, reason = "the command's result is its output")]

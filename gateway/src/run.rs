@@ -112,7 +112,13 @@ pub async fn run(
         intake_stopped.clone(),
     ));
 
-    let state = AppState::new(registry, metrics, config.database.is_some()).with_health(health);
+    let mut state = AppState::new(registry, metrics, config.database.is_some()).with_health(health);
+    if let Some(core) = api_core(&config)? {
+        let bus = ingest.clone();
+        state = state
+            .with_core(core)
+            .with_live(Arc::new(move || bus.subscribe()));
+    }
     let api = start_api(&config, state.clone(), intake_stopped.clone()).await?;
     let sources = crate::sim::spawn(
         &config.simulator,
@@ -293,10 +299,28 @@ pub async fn migrate(url: &str) -> Result<MigrationReport, MigrateError> {
         .await
         .map_err(MigrateError::Connect)?;
     let conn = tokio::spawn(connection);
-    let report = schema::migrate(&mut client).await;
+    let report = schema::migrate_with(&mut client, &[dashboard_api::schema::MIGRATIONS]).await;
     drop(client);
     let _ = conn.await;
     Ok(report?)
+}
+
+/// Connects to `url` and verifies every tenant's audit chain.
+///
+/// # Errors
+///
+/// When the database cannot be reached or read.
+pub async fn verify_audit(url: &str) -> anyhow::Result<Vec<dashboard_api::audit::ChainReport>> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .context("connect to the database")?;
+    let conn = tokio::spawn(connection);
+    let reports = dashboard_api::audit::verify_all(&client)
+        .await
+        .context("read the audit log");
+    drop(client);
+    let _ = conn.await;
+    reports
 }
 
 async fn start_api(
@@ -314,6 +338,7 @@ async fn start_api(
         let stop = async move {
             let _ = shutdown.wait_for(|&stop| stop).await;
         };
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await
@@ -321,6 +346,24 @@ async fn start_api(
             error!(error = %e, "API server failed");
         }
     }))
+}
+
+/// The authenticated API's core, when a database is configured and
+/// `HEALTHSPHERE_API_SECRET` is set; otherwise its routes answer 503.
+fn api_core(config: &GatewayConfig) -> anyhow::Result<Option<Arc<dashboard_api::core::ApiCore>>> {
+    use dashboard_api::config::{ApiSecret, API_SECRET_ENV};
+    let Some(db) = &config.database else {
+        return Ok(None);
+    };
+    let Ok(value) = std::env::var(API_SECRET_ENV) else {
+        warn!("HEALTHSPHERE_API_SECRET is not set: the authenticated API answers 503");
+        return Ok(None);
+    };
+    let secret = ApiSecret::from_base64(&value).context("read HEALTHSPHERE_API_SECRET")?;
+    let pool = dashboard_api::db::Pool::new(db.url.expose(), config.api.auth.max_connections);
+    let core = dashboard_api::core::ApiCore::new(config.api.auth.clone(), pool, &secret)
+        .context("configure the API")?;
+    Ok(Some(core.shared()))
 }
 
 async fn drain(writer: JoinHandle<()>, limit: Duration) {

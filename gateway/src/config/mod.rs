@@ -191,12 +191,18 @@ pub struct ApiSection {
     /// Address of the HTTP API. Default 127.0.0.1:8080; port 0 picks a free port.
     #[serde(default = "defaults::api_listen")]
     pub listen: String,
+    /// `[api.auth]`: sessions, throttling, second factor. The secret that
+    /// signs tokens comes from `HEALTHSPHERE_API_SECRET`, never this file;
+    /// without it (or without a database) the `/api/v1` routes answer 503.
+    #[serde(default)]
+    pub auth: dashboard_api::config::AuthConfig,
 }
 
 impl Default for ApiSection {
     fn default() -> Self {
         Self {
             listen: defaults::api_listen(),
+            auth: dashboard_api::config::AuthConfig::default(),
         }
     }
 }

@@ -77,6 +77,9 @@ pub(super) fn check(c: &GatewayConfig, problems: &mut Vec<Problem>) {
     if let Err(e) = c.api.listen.parse::<SocketAddr>() {
         bad("api.listen", format!("not an address and port: {e}"));
     }
+    for (key, message) in c.api.auth.problems() {
+        bad(&format!("api.auth.{key}"), message.to_owned());
+    }
 
     check_mqtt(c, problems);
     super::hl7::check(c, problems, &|value, path, problems| {

@@ -1,0 +1,77 @@
+//! The handlers of the authenticated API, by area.
+
+pub mod audit;
+pub mod auth;
+pub mod fhir;
+pub mod users;
+pub mod vitals;
+
+use std::sync::Arc;
+
+use crate::core::ApiCore;
+use crate::problem::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// The core, or 503 when the API is not configured.
+pub(crate) fn core(state: &AppState) -> Result<Arc<ApiCore>, ApiError> {
+    state.core.clone().ok_or_else(ApiError::unavailable)
+}
+
+/// Whether `s` is a device, bed or patient identifier: 1 to 64 characters
+/// of A-Z, a-z, 0-9, `-`, `_` and `.`.
+pub(crate) fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Collects field errors so a request learns about every bad field at once.
+#[derive(Debug, Default)]
+pub(crate) struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// Records that `field` is wrong.
+    pub(crate) fn bad(&mut self, field: &str, message: &str) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// A required string, trimmed of nothing, between `min` and `max` bytes.
+    pub(crate) fn text(
+        &mut self,
+        field: &str,
+        v: Option<String>,
+        min: usize,
+        max: usize,
+    ) -> String {
+        match v {
+            None => {
+                self.bad(field, "is required");
+                String::new()
+            }
+            Some(s) if s.chars().count() < min || s.len() > max => {
+                self.bad(field, &format!("must be {min} to {max} characters"));
+                String::new()
+            }
+            // PostgreSQL text cannot hold NUL, and no field needs control
+            // characters.
+            Some(s) if s.chars().any(char::is_control) => {
+                self.bad(field, "must not contain control characters");
+                String::new()
+            }
+            Some(s) => s,
+        }
+    }
+
+    /// 400 listing every bad field, if any.
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
+    }
+}

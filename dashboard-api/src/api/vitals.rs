@@ -1,0 +1,359 @@
+//! `/api/v1/beds/{bed_id}/vitals...`: the newest value of each metric, raw
+//! samples over a range, and `time_bucket` aggregates. Every read is audited.
+//!
+//! Queries carry no tenant filter: row-level security on `vitals` limits the
+//! API role to the caller's tenant. Aggregates leave out samples flagged
+//! device-invalid or implausible (quality bits 0 and 2); raw samples include
+//! them with their flags.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use firmware_adapters::vocab::Metric;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Transaction;
+
+use super::{core, Fields};
+use crate::audit::Action;
+use crate::db::{begin_tenant, query};
+use crate::http::Principal;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::time::{parse_rfc3339, rfc3339};
+
+/// How far back `latest` looks unless `within_secs` says otherwise.
+pub const DEFAULT_LATEST_WINDOW_SECS: u64 = 3600;
+/// The longest range of one raw or aggregate query.
+pub const MAX_RANGE_SECS: u64 = 7 * 86_400;
+/// The most raw samples in one page.
+pub const MAX_RAW_PAGE: i64 = 5000;
+/// The most buckets one aggregate query may produce per metric.
+pub const MAX_BUCKETS: u64 = 10_000;
+
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+fn params<T>(q: QueryResult<T>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::malformed(e.body_text()))
+}
+
+fn bed(f: &mut Fields, bed_id: &str) {
+    if !super::is_identifier(bed_id) {
+        f.bad(
+            "bed_id",
+            "must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",
+        );
+    }
+}
+
+/// One sample.
+#[derive(Debug, Serialize)]
+pub struct Sample {
+    metric: String,
+    value: f64,
+    /// UCUM unit of the value.
+    unit: &'static str,
+    time: String,
+    device_id: String,
+    /// Bit 0 device-invalid, 1 questionable, 2 implausible, 3 receive time used.
+    quality: i16,
+}
+
+fn metric_names() -> Vec<&'static str> {
+    Metric::ALL.iter().map(|m| m.name()).collect()
+}
+
+fn unit_of(metric: &str) -> &'static str {
+    Metric::from_str(metric).map_or("", |m| m.canonical_unit().ucum())
+}
+
+fn sample(r: &tokio_postgres::Row) -> Sample {
+    let metric: String = r.get(0);
+    Sample {
+        unit: unit_of(&metric),
+        value: r.get(1),
+        time: rfc3339(r.get(2)),
+        device_id: r.get(3),
+        quality: r.get(4),
+        metric,
+    }
+}
+
+/// Ends the read and records it; the data is returned only once the audit
+/// entry is durable.
+async fn audited(
+    core: &crate::core::ApiCore,
+    tx: Transaction<'_>,
+    who: &Principal,
+    event: &str,
+    bed_id: &str,
+) -> Result<(), ApiError> {
+    tx.commit().await.map_err(query("commit"))?;
+    let mut e = who.event(Action::R, event, "bed");
+    e.entity_id = Some(bed_id.to_owned());
+    core.audit_read(e).await
+}
+
+/// Query of `latest`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatestQuery {
+    within_secs: Option<String>,
+}
+
+/// `GET /api/v1/beds/{bed_id}/vitals/latest`: the newest sample of each
+/// metric within `within_secs` (default 3600, at most 86400).
+pub async fn latest(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(bed_id): Path<String>,
+    q: QueryResult<LatestQuery>,
+) -> Result<Response, ApiError> {
+    let q = params(q)?;
+    let mut f = Fields::default();
+    bed(&mut f, &bed_id);
+    let within = match q.within_secs.as_deref().map(str::parse::<u64>) {
+        None => DEFAULT_LATEST_WINDOW_SECS,
+        Some(Ok(n)) if (1..=86_400).contains(&n) => n,
+        Some(_) => {
+            f.bad("within_secs", "must be an integer from 1 to 86400");
+            0
+        }
+    };
+    f.finish()?;
+    let core = core(&state)?;
+    let mut conn = core.pool.get().await?;
+    let tx = begin_tenant(conn.client(), &who.tenant).await?;
+    let since = SystemTime::now() - Duration::from_secs(within);
+    let rows = tx
+        .query(
+            // One short backward index scan per metric instead of sorting
+            // the whole window: a metric the bed reports is found in its
+            // newest few index entries. (A metric it does not report scans
+            // the window; measured 19 ms against 48 ms for DISTINCT ON over
+            // an hour of 10 metrics a second.)
+            "SELECT l.metric, l.value, l.time, l.device_id, l.quality
+             FROM unnest($3::text[]) AS m(metric)
+             CROSS JOIN LATERAL (
+                 SELECT v.metric, v.value, v.time, v.device_id, v.quality FROM vitals v
+                 WHERE v.bed_id = $1 AND v.metric = m.metric AND v.time > $2
+                 ORDER BY v.time DESC LIMIT 1) l
+             ORDER BY l.metric",
+            &[&bed_id, &since, &metric_names()],
+        )
+        .await
+        .map_err(query("read the latest vitals"))?;
+    let samples: Vec<Sample> = rows.iter().map(sample).collect();
+    audited(&core, tx, &who, "vitals.latest.read", &bed_id).await?;
+    Ok(Json(samples).into_response())
+}
+
+/// Query of `range` and `aggregate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// RFC 3339, inclusive.
+    from: Option<String>,
+    /// RFC 3339, exclusive.
+    to: Option<String>,
+    /// One metric name; all metrics when absent.
+    metric: Option<String>,
+    /// Raw only: page size, 1 to 5000 (default 1000).
+    limit: Option<String>,
+    /// Raw only: RFC 3339 time of the last sample of the previous page.
+    after: Option<String>,
+    /// Aggregate only: bucket width in seconds (default 60).
+    bucket_secs: Option<String>,
+}
+
+struct Range {
+    from: SystemTime,
+    to: SystemTime,
+    metric: Option<String>,
+}
+
+fn parse_range(f: &mut Fields, q: &RangeQuery) -> Range {
+    let mut time = |field: &str, v: &Option<String>| match v.as_deref().map(parse_rfc3339) {
+        None => {
+            f.bad(field, "is required (RFC 3339)");
+            None
+        }
+        Some(None) => {
+            f.bad(
+                field,
+                "must be an RFC 3339 time, such as 2026-12-04T05:00:00Z",
+            );
+            None
+        }
+        Some(t) => t,
+    };
+    let from = time("from", &q.from);
+    let to = time("to", &q.to);
+    if let (Some(a), Some(b)) = (from, to) {
+        match b.duration_since(a) {
+            Ok(d) if d.as_secs() <= MAX_RANGE_SECS && d > Duration::ZERO => {}
+            _ => f.bad("to", "must be after from, by at most 7 days"),
+        }
+    }
+    let metric = q.metric.as_deref().map(|m| {
+        if Metric::from_str(m).is_err() {
+            f.bad("metric", "is not a known metric name");
+        }
+        m.to_owned()
+    });
+    Range {
+        from: from.unwrap_or(SystemTime::UNIX_EPOCH),
+        to: to.unwrap_or(SystemTime::UNIX_EPOCH),
+        metric,
+    }
+}
+
+/// A page of raw samples.
+#[derive(Debug, Serialize)]
+pub struct RawPage {
+    items: Vec<Sample>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<String>,
+}
+
+/// `GET /api/v1/beds/{bed_id}/vitals?from=&to=[&metric=][&limit=][&after=]`:
+/// raw samples in time order.
+///
+/// Limitation: paging resumes strictly after the last sample's time, so a
+/// page boundary between samples of the same microsecond skips the rest of
+/// that microsecond; a page of `limit` samples all at one instant cannot
+/// advance.
+pub async fn range(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(bed_id): Path<String>,
+    q: QueryResult<RangeQuery>,
+) -> Result<Response, ApiError> {
+    let q = params(q)?;
+    let mut f = Fields::default();
+    bed(&mut f, &bed_id);
+    let r = parse_range(&mut f, &q);
+    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
+        None => 1000,
+        Some(Ok(n)) if (1..=MAX_RAW_PAGE).contains(&n) => n,
+        Some(_) => {
+            f.bad("limit", "must be an integer from 1 to 5000");
+            0
+        }
+    };
+    let after = match q.after.as_deref().map(parse_rfc3339) {
+        None => None,
+        Some(None) => {
+            f.bad("after", "must be an RFC 3339 time");
+            None
+        }
+        Some(t) => t,
+    };
+    f.finish()?;
+    let from = after.map_or(r.from, |a| a.max(r.from));
+    let core = core(&state)?;
+    let mut conn = core.pool.get().await?;
+    let tx = begin_tenant(conn.client(), &who.tenant).await?;
+    let rows = tx
+        .query(
+            "SELECT metric, value, time, device_id, quality FROM vitals
+             WHERE bed_id = $1 AND time >= $2 AND time < $3
+               AND ($4::text IS NULL OR metric = $4)
+               AND ($6::boolean IS FALSE OR time > $2)
+             ORDER BY time, metric, device_id LIMIT $5",
+            &[
+                &bed_id,
+                &from,
+                &r.to,
+                &r.metric,
+                &(limit + 1),
+                &after.is_some(),
+            ],
+        )
+        .await
+        .map_err(query("read raw vitals"))?;
+    let mut items: Vec<Sample> = rows.iter().map(sample).collect();
+    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    items.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_after = more.then(|| items.last().map(|s| s.time.clone())).flatten();
+    audited(&core, tx, &who, "vitals.range.read", &bed_id).await?;
+    Ok(Json(RawPage { items, next_after }).into_response())
+}
+
+/// One bucket of one metric.
+#[derive(Debug, Serialize)]
+pub struct Bucket {
+    bucket_start: String,
+    metric: String,
+    unit: &'static str,
+    min: f64,
+    max: f64,
+    mean: f64,
+    count: i64,
+}
+
+/// `GET /api/v1/beds/{bed_id}/vitals/aggregate?from=&to=[&metric=][&bucket_secs=]`:
+/// min, max, mean and count per `time_bucket` of `bucket_secs` (default 60).
+pub async fn aggregate(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(bed_id): Path<String>,
+    q: QueryResult<RangeQuery>,
+) -> Result<Response, ApiError> {
+    let q = params(q)?;
+    let mut f = Fields::default();
+    bed(&mut f, &bed_id);
+    let r = parse_range(&mut f, &q);
+    let bucket = match q.bucket_secs.as_deref().map(str::parse::<u64>) {
+        None => 60,
+        Some(Ok(n)) if (1..=86_400).contains(&n) => n,
+        Some(_) => {
+            f.bad("bucket_secs", "must be an integer from 1 to 86400");
+            0
+        }
+    };
+    let span = r.to.duration_since(r.from).map_or(0, |d| d.as_secs());
+    if span.checked_div(bucket).is_some_and(|n| n > MAX_BUCKETS) {
+        f.bad(
+            "bucket_secs",
+            "gives more than 10000 buckets for this range",
+        );
+    }
+    f.finish()?;
+    let core = core(&state)?;
+    let mut conn = core.pool.get().await?;
+    let tx = begin_tenant(conn.client(), &who.tenant).await?;
+    let rows = tx
+        .query(
+            "SELECT time_bucket(make_interval(secs => $5), time) AS b, metric,
+                    min(value), max(value), avg(value), count(*)
+             FROM vitals
+             WHERE bed_id = $1 AND time >= $2 AND time < $3
+               AND ($4::text IS NULL OR metric = $4) AND quality & 5 = 0
+             GROUP BY b, metric ORDER BY b, metric",
+            &[&bed_id, &r.from, &r.to, &r.metric, &(bucket as f64)],
+        )
+        .await
+        .map_err(query("aggregate vitals"))?;
+    let buckets: Vec<Bucket> = rows
+        .iter()
+        .map(|row| {
+            let metric: String = row.get(1);
+            Bucket {
+                bucket_start: rfc3339(row.get(0)),
+                unit: unit_of(&metric),
+                min: row.get(2),
+                max: row.get(3),
+                mean: row.get(4),
+                count: row.get(5),
+                metric,
+            }
+        })
+        .collect();
+    audited(&core, tx, &who, "vitals.aggregate.read", &bed_id).await?;
+    Ok(Json(buckets).into_response())
+}

@@ -1,0 +1,321 @@
+//! `GET /api/v1/live`: live events over a WebSocket.
+//!
+//! The upgrade request is authenticated like any other (bearer token in the
+//! `Authorization` header, permission `VitalsRead`). The client then sends
+//! subscriptions as JSON text frames, `{"subscribe": {"bed": "bed-1"}}` or
+//! `{"unsubscribe": {"bed": "bed-1"}}`, and receives
+//! `{"event": "patient:vitals:update", "bed": ..., "samples": [...]}` for
+//! its tenant's beds it subscribed to, never another tenant's. Every
+//! subscription is audited as a read of that bed.
+//!
+//! A slow client never slows the gateway: each connection has its own queue
+//! of [`QUEUE_EVENTS`] events; when it is full, or the connection fell behind
+//! the live bus, the queue is dropped, the client gets
+//! `{"event": "dropped", "reason": "slow_consumer"}` and the connection is
+//! closed. The session is checked again every [`SESSION_CHECK`]; a logout,
+//! revocation or timeout closes the socket with `{"event": "session_ended"}`.
+//!
+//! Limitation: subscriptions by ward or patient are refused until beds are
+//! mapped to wards and patients are admitted to beds; the product's other
+//! named events (alarms, appointments, messages, stock) are not published
+//! yet. Browsers cannot set `Authorization` on a WebSocket; a browser client
+//! needs a same-origin proxy that adds it.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::Extension;
+use collector::LiveBatch;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::{broadcast, Notify};
+
+use crate::audit::{self, Action};
+use crate::auth::jwt::Claims;
+use crate::auth::session;
+use crate::db::begin_tenant;
+use crate::http::Principal;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::time::rfc3339;
+
+/// Events a connection may have waiting before it counts as slow.
+pub const QUEUE_EVENTS: usize = 256;
+/// How often a live connection's session is checked again.
+pub const SESSION_CHECK: Duration = Duration::from_secs(60);
+/// Longest wait for one frame to be written before the client counts as gone.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most beds one connection may follow.
+pub const MAX_SUBSCRIPTIONS: usize = 64;
+
+/// Where live batches come from: a new receiver of the live bus per call.
+pub type LiveSource = Arc<dyn Fn() -> broadcast::Receiver<LiveBatch> + Send + Sync>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Target {
+    bed: Option<String>,
+    ward: Option<String>,
+    patient: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum ClientMessage {
+    Subscribe(Target),
+    Unsubscribe(Target),
+}
+
+/// The per-connection queue between the bus reader and the socket writer.
+#[derive(Debug, Default)]
+struct Outbox {
+    queue: Mutex<(VecDeque<Utf8Bytes>, bool)>,
+    ready: Notify,
+}
+
+impl Outbox {
+    /// Queues `frame`; when the queue is full, replaces everything with the
+    /// slow-consumer notice and marks the connection closing. Returns false
+    /// once closing.
+    fn push(&self, frame: Utf8Bytes) -> bool {
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if q.1 {
+            return false;
+        }
+        if q.0.len() >= QUEUE_EVENTS {
+            q.0.clear();
+            q.0.push_back(notice("dropped", "slow_consumer"));
+            q.1 = true;
+        } else {
+            q.0.push_back(frame);
+        }
+        drop(q);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Queues a final notice and marks the connection closing.
+    fn close_with(&self, frame: Utf8Bytes) {
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if !q.1 {
+            q.0.push_back(frame);
+            q.1 = true;
+        }
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// The next frame, and whether it is the last.
+    async fn pop(&self) -> (Utf8Bytes, bool) {
+        loop {
+            {
+                let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(f) = q.0.pop_front() {
+                    let last = q.1 && q.0.is_empty();
+                    return (f, last);
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+fn notice(event: &str, reason: &str) -> Utf8Bytes {
+    Utf8Bytes::from(json!({"event": event, "reason": reason}).to_string())
+}
+
+/// The upgrade handler.
+pub async fn live(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Extension(claims): Extension<Claims>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let ws =
+        ws.map_err(|e| ApiError::malformed(format!("a WebSocket upgrade is required: {e}")))?;
+    let source = state.live.clone().ok_or_else(ApiError::unavailable)?;
+    let core = crate::api::core(&state)?;
+    Ok(ws
+        .max_message_size(4096)
+        .on_upgrade(move |socket| async move {
+            serve(socket, source, core, who, claims).await;
+        }))
+}
+
+async fn serve(
+    socket: WebSocket,
+    source: LiveSource,
+    core: Arc<crate::core::ApiCore>,
+    who: Principal,
+    claims: Claims,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let outbox = Arc::new(Outbox::default());
+    let beds: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let writer = {
+        let outbox = Arc::clone(&outbox);
+        tokio::spawn(async move {
+            loop {
+                let (frame, last) = outbox.pop().await;
+                let sent =
+                    tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(frame))).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return;
+                }
+                if last {
+                    let _ = sink.send(Message::Close(None)).await;
+                    return;
+                }
+            }
+        })
+    };
+    let mut bus = source();
+    let mut checks = tokio::time::interval(SESSION_CHECK);
+    checks.tick().await;
+    loop {
+        tokio::select! {
+            incoming = stream.next() => {
+                let Some(Ok(msg)) = incoming else { break };
+                if !handle_client(&core, &who, &beds, &outbox, msg).await {
+                    break;
+                }
+            }
+            batch = bus.recv() => match batch {
+                Ok(batch) => {
+                    if !forward(&who, &beds, &outbox, &batch) {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    outbox.close_with(notice("dropped", "slow_consumer"));
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    outbox.close_with(notice("closed", "shutdown"));
+                    break;
+                }
+            },
+            _ = checks.tick() => {
+                if session::touch(&core, &who.tenant, &claims).await.is_err() {
+                    outbox.close_with(notice("session_ended", "sign in again"));
+                    break;
+                }
+            }
+        }
+    }
+    // Let the writer deliver the final notice, bounded by its send timeout.
+    let _ = tokio::time::timeout(SEND_TIMEOUT, writer).await;
+    tracing::debug!(request_id = %who.ctx.request_id, "Live connection closed");
+}
+
+/// Applies one client frame. False when the connection should end.
+async fn handle_client(
+    core: &crate::core::ApiCore,
+    who: &Principal,
+    beds: &Mutex<HashSet<String>>,
+    outbox: &Outbox,
+    msg: Message,
+) -> bool {
+    let text = match msg {
+        Message::Text(t) => t,
+        Message::Close(_) => return false,
+        _ => return true,
+    };
+    let reply = |event: &str, detail: String| {
+        Utf8Bytes::from(json!({"event": event, "detail": detail}).to_string())
+    };
+    let parsed: Result<ClientMessage, _> = serde_json::from_str(text.as_str());
+    let (subscribe, target) = match parsed {
+        Ok(ClientMessage::Subscribe(t)) => (true, t),
+        Ok(ClientMessage::Unsubscribe(t)) => (false, t),
+        Err(e) => return outbox.push(reply("error", format!("unreadable message: {e}"))),
+    };
+    if target.ward.is_some() || target.patient.is_some() {
+        return outbox.push(reply(
+            "error",
+            "subscriptions by ward or patient are not available yet; subscribe by bed".to_owned(),
+        ));
+    }
+    let Some(bed) = target.bed.filter(|b| crate::api::is_identifier(b)) else {
+        return outbox.push(reply("error", "bed must be a bed identifier".to_owned()));
+    };
+    if subscribe {
+        let full = beds.lock().unwrap_or_else(PoisonError::into_inner).len() >= MAX_SUBSCRIPTIONS;
+        if full {
+            return outbox.push(reply("error", "too many subscriptions".to_owned()));
+        }
+        if audit_subscription(core, who, &bed).await.is_err() {
+            return outbox.push(reply(
+                "error",
+                "the subscription could not be recorded".to_owned(),
+            ));
+        }
+        beds.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(bed.clone());
+        outbox.push(reply("subscribed", bed))
+    } else {
+        beds.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&bed);
+        outbox.push(reply("unsubscribed", bed))
+    }
+}
+
+async fn audit_subscription(
+    core: &crate::core::ApiCore,
+    who: &Principal,
+    bed: &str,
+) -> Result<(), ApiError> {
+    let mut conn = core.pool.get().await?;
+    let tx = begin_tenant(conn.client(), &who.tenant).await?;
+    let mut e = who.event(Action::R, "vitals.live.subscribe", "bed");
+    e.entity_id = Some(bed.to_owned());
+    audit::append(&tx, &e).await?;
+    tx.commit()
+        .await
+        .map_err(crate::db::query("commit a subscription"))?;
+    Ok(())
+}
+
+/// Queues the caller's tenant's samples of subscribed beds, one event per
+/// bed. False once the connection is closing.
+fn forward(
+    who: &Principal,
+    beds: &Mutex<HashSet<String>>,
+    outbox: &Outbox,
+    batch: &LiveBatch,
+) -> bool {
+    let beds = beds.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if beds.is_empty() {
+        return true;
+    }
+    let mut by_bed: std::collections::BTreeMap<&str, Vec<serde_json::Value>> = Default::default();
+    for s in batch.iter() {
+        if &*s.origin.tenant_id != who.tenant.as_str() || !beds.contains(&*s.origin.bed_id) {
+            continue;
+        }
+        let time =
+            std::time::UNIX_EPOCH + Duration::from_micros(u64::try_from(s.time_us).unwrap_or(0));
+        by_bed.entry(&s.origin.bed_id).or_default().push(json!({
+            "metric": s.metric.name(),
+            "value": s.value,
+            "unit": s.metric.canonical_unit().ucum(),
+            "time": rfc3339(time),
+            "device_id": &*s.origin.device_id,
+            "quality": s.quality.bits(),
+        }));
+    }
+    for (bed, samples) in by_bed {
+        let frame = json!({"event": "patient:vitals:update", "bed": bed, "samples": samples});
+        if !outbox.push(Utf8Bytes::from(frame.to_string())) {
+            return false;
+        }
+    }
+    true
+}

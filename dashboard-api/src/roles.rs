@@ -1,0 +1,166 @@
+//! Roles, permissions and the one matrix that decides every route.
+//!
+//! Every route of the API is listed in [`crate::routes::ROUTES`] with the
+//! [`Permission`] it needs; [`access`] says what each role may do with each
+//! permission. The authorisation middleware consults only these two, and a
+//! router test walks every route for every role against them.
+
+use serde::{Deserialize, Serialize};
+
+/// A staff role. A user has one or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Users, configuration, the audit log. Not clinical data.
+    Administrator,
+    /// Clinical data of patients.
+    Physician,
+    /// Clinical data of patients.
+    Nurse,
+    /// A nurse who also runs the ward: devices on it.
+    ChargeNurse,
+    /// Devices, profiles and adapter health; no patient data.
+    BiomedicalEngineer,
+    /// Medication; patient vitals only in an emergency (break-the-glass).
+    Pharmacist,
+    /// Billing; no clinical data.
+    BillingClerk,
+    /// Registration and scheduling; no clinical data.
+    FrontDesk,
+}
+
+impl Role {
+    /// Every role, for tests and documentation.
+    pub const ALL: [Self; 8] = [
+        Self::Administrator,
+        Self::Physician,
+        Self::Nurse,
+        Self::ChargeNurse,
+        Self::BiomedicalEngineer,
+        Self::Pharmacist,
+        Self::BillingClerk,
+        Self::FrontDesk,
+    ];
+
+    /// The name used in tokens, the database and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Administrator => "administrator",
+            Self::Physician => "physician",
+            Self::Nurse => "nurse",
+            Self::ChargeNurse => "charge_nurse",
+            Self::BiomedicalEngineer => "biomedical_engineer",
+            Self::Pharmacist => "pharmacist",
+            Self::BillingClerk => "billing_clerk",
+            Self::FrontDesk => "front_desk",
+        }
+    }
+
+    /// The role named `s`, if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// No authentication: liveness, readiness, metrics, login, refresh.
+    Public,
+    /// Any signed-in user, for their own session (logout, TOTP enrolment).
+    /// Allowed before the second factor is set up.
+    OwnSession,
+    /// Any signed-in user.
+    Authenticated,
+    /// Start break-the-glass access.
+    BreakGlass,
+    /// Read patients' vital signs.
+    VitalsRead,
+    /// Read devices and adapter health.
+    DevicesRead,
+    /// Read and export the audit log.
+    AuditRead,
+    /// Create, change and delete users.
+    UsersManage,
+}
+
+/// What a role may do with a permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Allowed.
+    Allow,
+    /// Allowed only during break-the-glass access, and flagged in the audit
+    /// log.
+    BreakGlass,
+    /// Refused.
+    Deny,
+}
+
+/// The permission matrix.
+pub fn access(role: Role, permission: Permission) -> Access {
+    use Access::{Allow, BreakGlass as Btg, Deny};
+    use Role::*;
+    match permission {
+        Permission::Public | Permission::OwnSession | Permission::Authenticated => Allow,
+        Permission::BreakGlass => match role {
+            Physician | Nurse | ChargeNurse | Pharmacist => Allow,
+            _ => Deny,
+        },
+        Permission::VitalsRead => match role {
+            Physician | Nurse | ChargeNurse => Allow,
+            Pharmacist => Btg,
+            Administrator | BiomedicalEngineer | BillingClerk | FrontDesk => Deny,
+        },
+        Permission::DevicesRead => match role {
+            BiomedicalEngineer | ChargeNurse | Administrator => Allow,
+            _ => Deny,
+        },
+        Permission::AuditRead | Permission::UsersManage => match role {
+            Administrator => Allow,
+            _ => Deny,
+        },
+    }
+}
+
+/// The best access any of `roles` has.
+pub fn best_access(roles: &[Role], permission: Permission) -> Access {
+    let all: Vec<Access> = roles.iter().map(|&r| access(r, permission)).collect();
+    if all.contains(&Access::Allow) {
+        Access::Allow
+    } else if all.contains(&Access::BreakGlass) {
+        Access::BreakGlass
+    } else {
+        Access::Deny
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip_and_match_serde() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn the_best_role_wins() {
+        assert_eq!(best_access(&[], Permission::VitalsRead), Access::Deny);
+        assert_eq!(
+            best_access(
+                &[Role::BillingClerk, Role::Pharmacist],
+                Permission::VitalsRead
+            ),
+            Access::BreakGlass
+        );
+        assert_eq!(
+            best_access(&[Role::Pharmacist, Role::Nurse], Permission::VitalsRead),
+            Access::Allow
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! The API's migrations, applied after the collector's by
+//! `collector::schema::migrate_with`. Versions 2000 to 2999 belong to this crate.
+
+use collector::schema::Migration;
+
+/// The non-owner role every request's queries run as (see [`crate::db`]).
+pub const API_ROLE: &str = "healthsphere_api";
+
+/// Every migration of the API, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 2001,
+    name: "tenants, users, sessions, audit log, row-level security",
+    sql: include_str!("../migrations/2001_identity_audit.sql"),
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_stay_in_the_crate_range_and_increase() {
+        assert!(MIGRATIONS.iter().all(|m| (2000..3000).contains(&m.version)));
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version);
+        }
+    }
+}

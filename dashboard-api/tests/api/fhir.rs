@@ -1,0 +1,137 @@
+//! FHIR output validated by an independent library: fhir.resources (PyPI),
+//! through tests/peers/fhir_validate.py. Skips without it unless
+//! `HEALTHSPHERE_REQUIRE_PEERS=1`.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use axum::http::{Method, StatusCode};
+use dashboard_api::roles::Role;
+use serde_json::Value;
+
+use crate::support::{cheap_config, env};
+
+const VALIDATOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/peers/fhir_validate.py"
+);
+
+fn validator_present() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import fhir.resources.R4B"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !std::env::var("HEALTHSPHERE_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
+            "fhir.resources is required (pip install -r tests/peers/requirements.txt)"
+        );
+        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+        {
+            eprintln!("SKIPPED fhir validation: python3 with fhir.resources is missing");
+        }
+    }
+    ok
+}
+
+fn validate(bundle: &Value) -> String {
+    let mut child = Command::new("python3")
+        .arg(VALIDATOR)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the validator");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(bundle.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success(),
+        "fhir.resources refused it: {text}\n{bundle:#}"
+    );
+    text
+}
+
+#[tokio::test]
+async fn observations_and_audit_events_are_valid_fhir() {
+    if !validator_present() {
+        return;
+    }
+    let Some(env) = env("fhir_validation", cheap_config()).await else {
+        return;
+    };
+    env.owner
+        .batch_execute(
+            "INSERT INTO vitals (time, received_at, tenant_id, bed_id, device_id, metric, value, quality)
+             VALUES ('2026-11-30 10:00:00.123456Z', now(), 'st-mary', 'bed-1', 'mon-1', 'heart_rate', 72, 0),
+                    ('2026-11-30 10:00:00Z', now(), 'st-mary', 'bed-1', 'ox-1', 'spo2', 97, 0),
+                    ('2026-11-30 10:00:01Z', now(), 'st-mary', 'bed-1', 'mon-1', 'nibp_systolic', 400, 4),
+                    ('2026-11-30 10:00:01Z', now(), 'st-mary', 'bed-1', 'mon-1', 'body_temperature', 37.2, 0),
+                    ('2026-11-30 10:00:01Z', now(), 'st-mary', 'bed-1', 'fr-1', 'fridge_temperature', 4, 0)",
+        )
+        .await
+        .unwrap();
+    env.user("st-mary", "ann", &[Role::Nurse]).await;
+    env.user("st-mary", "root", &[Role::Administrator]).await;
+    let ann = env.login("st-mary", "ann").await;
+    let (status, bundle) = env
+        .call(
+            Method::GET,
+            "/fhir/R4/Observation?bed=bed-1",
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    assert_eq!(
+        validate(&bundle),
+        "ok 4 Observation",
+        "the fridge is no vital sign"
+    );
+    let hr = &bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["code"]["text"] == "heart_rate")
+        .unwrap()["resource"];
+    assert_eq!(hr["code"]["coding"][0]["code"], "8867-4");
+    assert_eq!(
+        hr["code"]["coding"][1]["system"],
+        "urn:iso:std:iso:11073:10101"
+    );
+    assert_eq!(hr["valueQuantity"]["system"], "http://unitsofmeasure.org");
+    assert_eq!(hr["valueQuantity"]["code"], "/min");
+    assert_eq!(hr["effectiveDateTime"], "2026-11-30T10:00:00.123456Z");
+
+    let (_, spo2) = env
+        .call(
+            Method::GET,
+            "/fhir/R4/Observation?bed=bed-1&code=http://loinc.org|59408-5&date=ge2026-11-30T00:00:00Z&_count=1",
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(validate(&spo2), "ok 1 Observation");
+    assert_eq!(spo2["entry"][0]["resource"]["valueQuantity"]["code"], "%");
+
+    let root = env.login("st-mary", "root").await;
+    let (status, audit) = env
+        .call(
+            Method::GET,
+            "/api/v1/audit/fhir?limit=200",
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let checked = validate(&audit);
+    assert!(
+        checked.starts_with("ok ") && checked.ends_with(" AuditEvent"),
+        "{checked}"
+    );
+    env.done().await;
+}

@@ -1,0 +1,152 @@
+//! Live events over a WebSocket on a loopback socket: authentication,
+//! subscriptions, tenant isolation, and a slow client dropped with a notice.
+
+use std::sync::Arc;
+
+use collector::{LiveBatch, Origin, Quality, Sample};
+use dashboard_api::roles::Role;
+use firmware_adapters::vocab::Metric;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::{cheap_config, env, Env};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn sample(tenant: &str, bed: &str, value: f64) -> Sample {
+    Sample {
+        time_us: 1_796_000_000_000_000,
+        received_us: 1_796_000_000_000_000,
+        origin: Origin::new(tenant, bed, "mon-1"),
+        metric: Metric::HeartRate,
+        value,
+        quality: Quality::default(),
+    }
+}
+
+async fn serve(env: &Env) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = env
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, svc).await });
+    addr
+}
+
+async fn connect(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket, u16> {
+    let mut req = format!("ws://{addr}/api/v1/live")
+        .into_client_request()
+        .unwrap();
+    if let Some(t) = token {
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("connect: {e}"),
+    }
+}
+
+async fn next_json(ws: &mut Socket) -> Value {
+    loop {
+        match ws.next().await.expect("a frame").expect("no error") {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Close(_) => return Value::Null,
+            _ => {}
+        }
+    }
+}
+
+async fn send(ws: &mut Socket, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_get_their_tenants_beds_and_slow_ones_are_dropped() {
+    let Some(env) = env("live_events", cheap_config()).await else {
+        return;
+    };
+    env.user("st-mary", "ann", &[Role::Nurse]).await;
+    env.user("st-mary", "bill", &[Role::BillingClerk]).await;
+    let ann = env.login("st-mary", "ann").await;
+    let bill = env.login("st-mary", "bill").await;
+    let addr = serve(&env).await;
+
+    assert_eq!(connect(addr, None).await.err(), Some(401));
+    assert_eq!(
+        connect(addr, Some(&bill)).await.err(),
+        Some(403),
+        "role rules"
+    );
+
+    let mut ws = connect(addr, Some(&ann)).await.unwrap();
+    send(&mut ws, json!({"subscribe": {"ward": "icu-3"}})).await;
+    assert_eq!(next_json(&mut ws).await["event"], "error");
+    send(&mut ws, json!({"subscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"event": "subscribed", "detail": "bed-1"})
+    );
+    let batch: LiveBatch = Arc::from(vec![
+        sample("st-john", "bed-1", 140.0),
+        sample("st-mary", "bed-2", 50.0),
+        sample("st-mary", "bed-1", 72.0),
+    ]);
+    env.live.send(batch).unwrap();
+    let event = next_json(&mut ws).await;
+    assert_eq!(event["event"], "patient:vitals:update");
+    assert_eq!(event["bed"], "bed-1");
+    let values: Vec<f64> = event["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [72.0], "only St Mary's bed 1: {event}");
+    ws.close(None).await.unwrap();
+
+    // A client that stops reading: the gateway keeps publishing, and the
+    // client finds a notice and a closed socket when it looks again.
+    let mut slow = connect(addr, Some(&ann)).await.unwrap();
+    send(&mut slow, json!({"subscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(next_json(&mut slow).await["event"], "subscribed");
+    let big: Vec<Sample> = (0..50)
+        .map(|i| sample("st-mary", "bed-1", f64::from(i)))
+        .collect();
+    let big: LiveBatch = Arc::from(big);
+    for _ in 0..3000 {
+        env.live.send(Arc::clone(&big)).unwrap();
+        tokio::task::yield_now().await;
+    }
+    let mut last = Value::Null;
+    let mut updates = 0;
+    loop {
+        let v = next_json(&mut slow).await;
+        if v.is_null() {
+            break;
+        }
+        if v["event"] == "patient:vitals:update" {
+            updates += 1;
+        }
+        last = v;
+    }
+    assert_eq!(last, json!({"event": "dropped", "reason": "slow_consumer"}));
+    assert!(updates < 3000, "dropped before the end: {updates}");
+    let subscriptions: i64 = env
+        .owner
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE event = 'vitals.live.subscribe'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(subscriptions, 2);
+    env.done().await;
+}

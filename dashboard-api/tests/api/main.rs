@@ -1,0 +1,14 @@
+//! The API against a real TimescaleDB, driven through the router without a
+//! socket. Each test makes its own throwaway database; without a server the
+//! tests skip (or fail under `HEALTHSPHERE_REQUIRE_DB=1`).
+
+mod audit_chain;
+mod fhir;
+mod live;
+mod matrix;
+mod schemathesis;
+mod sessions;
+mod support;
+mod tenancy;
+mod users;
+mod vitals;

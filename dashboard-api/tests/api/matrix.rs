@@ -1,0 +1,84 @@
+//! Every route for every role, compared with the permission matrix.
+
+use axum::http::{Method, StatusCode};
+use dashboard_api::roles::{access, Access, Permission, Role};
+use dashboard_api::routes::ROUTES;
+use serde_json::json;
+
+use crate::support::{cheap_config, code, env};
+
+#[tokio::test]
+async fn every_route_for_every_role_follows_the_matrix() {
+    let Some(env) = env("matrix_walk", cheap_config()).await else {
+        return;
+    };
+    // Logout last: it ends the session the other requests use.
+    let mut routes: Vec<_> = ROUTES.iter().collect();
+    routes.sort_by_key(|r| r.path == "/api/v1/auth/logout");
+    let mut checked = 0;
+    for role in Role::ALL {
+        let name = format!("user-{}", role.as_str().replace('_', "-"));
+        env.user("st-mary", &name, &[role]).await;
+        let token = env.login("st-mary", &name).await;
+        for route in &routes {
+            let uri = route
+                .path
+                .replace("{bed_id}", "bed-1")
+                .replace("{user_id}", &"0".repeat(32));
+            let body = (route.method == Method::POST).then(|| json!({}));
+            let (status, b) = env
+                .call(route.method.clone(), &uri, Some(&token), body)
+                .await;
+            let what = format!(
+                "{} {} as {}: {status} {b}",
+                route.method,
+                route.path,
+                role.as_str()
+            );
+            assert!(
+                code(&b) != "no_such_route" && status != StatusCode::METHOD_NOT_ALLOWED,
+                "the table names a route the router lacks: {what}"
+            );
+            assert!(!status.is_server_error(), "{what}");
+            match access(role, route.permission) {
+                Access::Deny => assert_eq!(
+                    (status, code(&b)),
+                    (StatusCode::FORBIDDEN, "forbidden"),
+                    "{what}"
+                ),
+                Access::BreakGlass => assert_eq!(
+                    (status, code(&b)),
+                    (StatusCode::FORBIDDEN, "break_glass_required"),
+                    "{what}"
+                ),
+                Access::Allow => assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{what}"
+                ),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ROUTES.len() * Role::ALL.len());
+
+    // Without a token, only public routes answer.
+    for route in ROUTES {
+        let uri = route
+            .path
+            .replace("{bed_id}", "bed-1")
+            .replace("{user_id}", &"0".repeat(32));
+        let body = (route.method == Method::POST).then(|| json!({}));
+        let (status, b) = env.call(route.method.clone(), &uri, None, body).await;
+        if route.permission == Permission::Public {
+            assert_ne!(status, StatusCode::UNAUTHORIZED, "{}", route.path);
+        } else {
+            assert_eq!(
+                (status, code(&b)),
+                (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                "{}",
+                route.path
+            );
+        }
+    }
+    env.done().await;
+}
