@@ -23,9 +23,12 @@
 //!   resolved; high priority latches), the table that keeps one alarm per bed
 //!   and rule, and escalation along an ordered list of recipients.
 
+pub mod engine;
 pub mod lifecycle;
 pub mod news2;
+pub mod notice;
 pub mod rules;
+pub mod runtime;
 pub mod time;
 
 pub use lifecycle::{Actor, Alarm, AlarmEvent, AlarmKey, AlarmState, AlarmTable, StaffId};
