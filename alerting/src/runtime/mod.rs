@@ -547,3 +547,6 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
