@@ -29,6 +29,7 @@ pub mod news2;
 pub mod notice;
 pub mod rules;
 pub mod runtime;
+pub mod store;
 pub mod time;
 
 pub use lifecycle::{Actor, Alarm, AlarmEvent, AlarmKey, AlarmState, AlarmTable, StaffId};

@@ -90,10 +90,13 @@ pub enum ManualObservation {
     Spo2Scale(Spo2Scale),
 }
 
+/// Low and high limits.
+type Limits = (Option<f64>, Option<f64>);
+
 /// Overrides in force, by scope and rule.
 #[derive(Debug, Default)]
 pub(super) struct Overrides {
-    limits: BTreeMap<(OverrideScope, Arc<str>), (Option<f64>, Option<f64>)>,
+    limits: BTreeMap<(OverrideScope, Arc<str>), Limits>,
 }
 
 impl Overrides {
