@@ -31,6 +31,7 @@ pub mod rules;
 pub mod runtime;
 pub mod store;
 pub mod time;
+pub mod webhook;
 
 pub use lifecycle::{Actor, Alarm, AlarmEvent, AlarmKey, AlarmState, AlarmTable, StaffId};
 pub use rules::{Evaluator, Priority, Rule, RuleSet, Transition};
