@@ -25,6 +25,7 @@
 
 pub mod engine;
 pub mod lifecycle;
+pub mod mqtt;
 pub mod news2;
 pub mod notice;
 pub mod rules;
