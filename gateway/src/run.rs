@@ -88,6 +88,9 @@ pub async fn run(
         _ => None,
     };
 
+    // Held for the API, which another change wires to it.
+    let _alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
+
     let adapter_metrics =
         AdapterMetrics::register(&registry).context("register adapter metrics")?;
     let health = HealthRegistry::default();
@@ -283,7 +286,8 @@ impl MigrateError {
     }
 }
 
-/// Connects to `url` and brings the schema up to date.
+/// Connects to `url` and brings the schema up to date, the alarm tables
+/// included.
 ///
 /// # Errors
 ///
@@ -293,7 +297,7 @@ pub async fn migrate(url: &str) -> Result<MigrationReport, MigrateError> {
         .await
         .map_err(MigrateError::Connect)?;
     let conn = tokio::spawn(connection);
-    let report = schema::migrate(&mut client).await;
+    let report = schema::migrate_with(&mut client, &[alerting::store::MIGRATIONS]).await;
     drop(client);
     let _ = conn.await;
     Ok(report?)

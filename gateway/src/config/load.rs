@@ -101,6 +101,8 @@ pub fn load_str(
         }
         Err(problems) => problems,
     };
+    super::alerting::resolve(&mut config.alerting, base, &env, &mut problems);
+    super::alerting::check(&config.alerting, &mut problems);
     validate::check(&config, &mut problems);
     if problems.is_empty() && profile_problems.is_empty() {
         Ok(config)
@@ -113,7 +115,7 @@ pub fn load_str(
     }
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "site",
     "spool",
     "database",
@@ -122,6 +124,7 @@ const SECTIONS: [&str; 8] = [
     "profiles",
     "mqtt",
     "device",
+    "alerting",
 ];
 
 fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayConfig> {
@@ -143,6 +146,7 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
     let profiles = take("profiles").map(|v| section(v, "profiles", problems));
     let mqtt = take("mqtt").map(|v| section(v, "mqtt", problems));
     let device = array(take("device"), "device", problems);
+    let alerting = take("alerting").map(|v| section(v, "alerting", problems));
     Some(GatewayConfig {
         site: site?,
         spool: spool?,
@@ -152,6 +156,7 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
         profiles: profiles.map_or(Some(Default::default()), |p| p)?,
         mqtt: mqtt.map_or(Some(None), |m| m.map(Some))?,
         device: device?,
+        alerting: alerting.map_or(Some(Default::default()), |a| a)?,
         profile_set: ProfileSet::default(),
     })
 }

@@ -11,6 +11,7 @@
 //! when the file has no `[database]` section), so the password need not be in the
 //! file. It is wrapped in [`Secret`], whose `Debug` output is redacted.
 
+mod alerting;
 mod load;
 mod validate;
 
@@ -21,6 +22,7 @@ use firmware_adapters::profile::{DeviceConfig, ProfileSet};
 use firmware_adapters::sim::Scenario;
 use serde::Deserialize;
 
+pub use alerting::{AlarmMqttSection, AlertingSection, EscalationStepSection, WebhookSection};
 pub use load::{load, load_str, ConfigError, Problem};
 
 /// The environment variable that overrides `database.url`.
@@ -50,6 +52,9 @@ pub struct GatewayConfig {
     /// The devices on this ward.
     #[serde(default)]
     pub device: Vec<DeviceConfig>,
+    /// Alarm rules, escalation and notification; defaults when absent.
+    #[serde(default)]
+    pub alerting: AlertingSection,
     /// The profiles loaded from `profiles.dirs`; filled by the loader.
     #[serde(skip)]
     pub profile_set: ProfileSet,
