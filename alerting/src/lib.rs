@@ -5,11 +5,11 @@
 //! bus, when an alarm condition starts and ends, scores NEWS2, and tracks each
 //! alarm from raised to resolved, including who was asked to respond.
 //!
-//! Everything here is pure: no clock, no I/O, no database, no network. Time is a
-//! [`Timestamp`] the caller passes in (for samples, the sample's own time), so
-//! every state machine is tested with explicit times and replays the same way
-//! from a log. The runtime that feeds samples, ticks timers, stores alarms and
-//! sends notifications builds on these types.
+//! The rules, NEWS2, the lifecycle and the [`engine`] are pure: no clock, no
+//! I/O. Time is a [`Timestamp`] the caller passes in (for samples, the
+//! sample's own time), so every state machine is tested with explicit times
+//! and replays the same way from a log. The [`runtime`] (a tokio task), the
+//! alarm log ([`store`]), [`webhook`]s and [`mqtt`] build on them.
 //!
 //! # Layout
 //!
@@ -22,11 +22,22 @@
 //! - [`lifecycle`]: the alarm lifecycle (active, acknowledged, audio paused,
 //!   resolved; high priority latches), the table that keeps one alarm per bed
 //!   and rule, and escalation along an ordered list of recipients.
+//! - [`engine`]: all of the above per bed, plus technical and device alarms.
+//! - [`notice`]: the events every channel reports.
+//! - [`runtime`]: the task on the live bus and the handle the API calls.
+//! - [`store`]: the `alarm_events` and `webhook_deliveries` hypertables.
+//! - [`webhook`]: signed HTTP deliveries; [`mqtt`]: alarm topics.
 
+pub mod engine;
 pub mod lifecycle;
+pub mod mqtt;
 pub mod news2;
+pub mod notice;
 pub mod rules;
+pub mod runtime;
+pub mod store;
 pub mod time;
+pub mod webhook;
 
 pub use lifecycle::{Actor, Alarm, AlarmEvent, AlarmKey, AlarmState, AlarmTable, StaffId};
 pub use rules::{Evaluator, Priority, Rule, RuleSet, Transition};

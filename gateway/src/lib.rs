@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - [`adapters`]: device adapters: start, stop, reload on SIGHUP.
+//! - [`alarms`]: the alerting runtime and its notification channels.
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`config`]: the TOML configuration, its loading and validation.
 //! - [`demo`]: support for the demo ward.
@@ -14,6 +15,7 @@
 //! - [`report`]: the demo's periodic print-out of what the database stored.
 
 pub mod adapters;
+pub mod alarms;
 pub mod broker;
 pub mod config;
 pub mod demo;

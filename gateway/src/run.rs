@@ -88,6 +88,9 @@ pub async fn run(
         _ => None,
     };
 
+    // Held for the API, which another change wires to it.
+    let _alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
+
     let adapter_metrics =
         AdapterMetrics::register(&registry).context("register adapter metrics")?;
     let health = HealthRegistry::default();
@@ -289,7 +292,8 @@ impl MigrateError {
     }
 }
 
-/// Connects to `url` and brings the schema up to date.
+/// Connects to `url` and brings the schema up to date, the alarm tables
+/// included.
 ///
 /// # Errors
 ///
@@ -299,7 +303,14 @@ pub async fn migrate(url: &str) -> Result<MigrationReport, MigrateError> {
         .await
         .map_err(MigrateError::Connect)?;
     let conn = tokio::spawn(connection);
-    let report = schema::migrate_with(&mut client, &[dashboard_api::schema::MIGRATIONS]).await;
+    let report = schema::migrate_with(
+        &mut client,
+        &[
+            alerting::store::MIGRATIONS,
+            dashboard_api::schema::MIGRATIONS,
+        ],
+    )
+    .await;
     drop(client);
     let _ = conn.await;
     Ok(report?)

@@ -10,7 +10,7 @@ use firmware_adapters::Metric;
 
 use super::condition::{Condition, ConditionState, Reading, Transition};
 use super::rate::RateWindow;
-use super::{Breach, Direction, LimitRule, Priority, RateRule, Rule};
+use super::{Breach, Direction, LimitRule, Priority, RateRule, Rule, RuleProblem};
 use crate::time::Timestamp;
 
 /// One value of the rule's metric, as the evaluator needs it.
@@ -127,6 +127,35 @@ impl Evaluator {
             Detector::Limit(r) => r.priority,
             Detector::Rate(r, _) => r.priority,
         }
+    }
+
+    /// The limit rule, as currently in force, when this is a limit rule.
+    pub fn limit_rule(&self) -> Option<&LimitRule> {
+        match &self.detector {
+            Detector::Limit(r) => Some(r),
+            Detector::Rate(..) => None,
+        }
+    }
+
+    /// Replaces the limits of a limit rule (a clinician's per-bed or per-patient
+    /// override). The condition state is kept: the next sample is judged
+    /// against the new limits, so an active condition clears (through its
+    /// hysteresis and off-delay) or starts as the new limits say.
+    ///
+    /// # Errors
+    ///
+    /// When this is not a limit rule, or the new limits break a rule invariant
+    /// (no limit, low not below high, not finite); nothing changes then.
+    pub fn set_limits(&mut self, low: Option<f64>, high: Option<f64>) -> Result<(), RuleProblem> {
+        let Detector::Limit(rule) = &mut self.detector else {
+            return Err(RuleProblem::NotALimitRule);
+        };
+        let mut changed = rule.clone();
+        changed.low = low;
+        changed.high = high;
+        Rule::Limit(changed.clone()).validate()?;
+        *rule = changed;
+        Ok(())
     }
 
     /// Where the condition stands.

@@ -120,6 +120,9 @@ pub enum RuleProblem {
         /// The metric.
         metric: Metric,
     },
+    /// Limits were set on a rule that has none (a rate rule).
+    #[error("only a limit rule has limits to override")]
+    NotALimitRule,
 }
 
 #[derive(Debug, Deserialize)]

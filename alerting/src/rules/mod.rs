@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use firmware_adapters::{Metric, Sampling};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use condition::{ConditionState, Transition};
 pub use evaluate::{Evaluator, Observation, Skip, Step};
@@ -65,7 +65,7 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 pub const MAX_WINDOW: Duration = Duration::from_secs(600);
 
 /// Alarm priority, as IEC 60601-1-8 allocates it (research B.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Minor discomfort, or harm with delayed onset.
@@ -74,6 +74,17 @@ pub enum Priority {
     Medium,
     /// Death or irreversible injury with immediate or prompt onset. Latches.
     High,
+}
+
+impl Priority {
+    /// The lowercase name used in files, events and the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
 }
 
 /// Which way a condition is out of bounds.

@@ -344,3 +344,28 @@ fn observation_takes_time_value_and_quality_from_a_sample() {
     assert_eq!(o.at, Timestamp::from_micros(1_700_000_000_000_123));
     assert_eq!((o.value, o.quality), (88.0, Quality::QUESTIONABLE));
 }
+
+#[test]
+fn limit_override_takes_effect_on_the_next_sample_and_keeps_state() {
+    let mut ev = spo2_low(0, 0);
+    assert_eq!(run(&mut ev, 0, &[88.0]), [started(Breach::Low, 0, 0, 88.0)]);
+    // A clinician lowers the limit to 85: 88 is now normal, the condition clears.
+    ev.set_limits(Some(85.0), None).unwrap();
+    assert_eq!(run(&mut ev, 1, &[88.0]), [cleared(Breach::Low, 1, 88.0)]);
+    assert_eq!(ev.limit_rule().and_then(|r| r.low), Some(85.0));
+}
+
+#[test]
+fn invalid_limit_override_is_refused_and_changes_nothing() {
+    let mut ev = heart_rate(0);
+    let err = ev.set_limits(Some(130.0), Some(100.0)).unwrap_err();
+    assert!(matches!(err, RuleProblem::LimitsTooClose { .. }));
+    assert_eq!(ev.set_limits(None, None), Err(RuleProblem::NoLimit));
+    let rule = ev.limit_rule().unwrap();
+    assert_eq!((rule.low, rule.high), (Some(50.0), Some(120.0)));
+    let mut rate = spo2_fall();
+    assert_eq!(
+        rate.set_limits(Some(1.0), None),
+        Err(RuleProblem::NotALimitRule)
+    );
+}

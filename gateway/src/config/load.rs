@@ -101,6 +101,8 @@ pub fn load_str(
         }
         Err(problems) => problems,
     };
+    super::alerting::resolve(&mut config.alerting, base, &env, &mut problems);
+    super::alerting::check(&config.alerting, &mut problems);
     validate::check(&config, &mut problems);
     if problems.is_empty() && profile_problems.is_empty() {
         Ok(config)
@@ -113,7 +115,7 @@ pub fn load_str(
     }
 }
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "site",
     "spool",
     "database",
@@ -123,6 +125,7 @@ const SECTIONS: [&str; 9] = [
     "mqtt",
     "device",
     "hl7",
+    "alerting",
 ];
 
 fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayConfig> {
@@ -145,6 +148,7 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
     let mqtt = take("mqtt").map(|v| section(v, "mqtt", problems));
     let device = array(take("device"), "device", problems);
     let hl7 = take("hl7").map(|v| section(v, "hl7", problems));
+    let alerting = take("alerting").map(|v| section(v, "alerting", problems));
     Some(GatewayConfig {
         site: site?,
         spool: spool?,
@@ -155,6 +159,7 @@ fn structure(mut table: Table, problems: &mut Vec<Problem>) -> Option<GatewayCon
         mqtt: mqtt.map_or(Some(None), |m| m.map(Some))?,
         device: device?,
         hl7: hl7.map_or(Some(None), |h| h.map(Some))?,
+        alerting: alerting.map_or(Some(Default::default()), |a| a)?,
         profile_set: ProfileSet::default(),
     })
 }

@@ -11,6 +11,7 @@
 //! when the file has no `[database]` section), so the password need not be in the
 //! file. It is wrapped in [`Secret`], whose `Debug` output is redacted.
 
+mod alerting;
 mod hl7;
 mod load;
 mod validate;
@@ -22,6 +23,7 @@ use firmware_adapters::profile::{DeviceConfig, ProfileSet};
 use firmware_adapters::sim::Scenario;
 use serde::Deserialize;
 
+pub use alerting::{AlarmMqttSection, AlertingSection, EscalationStepSection, WebhookSection};
 pub use hl7::{Hl7BedSection, Hl7DeviceSection, Hl7Section};
 pub use load::{load, load_str, ConfigError, Problem};
 
@@ -54,6 +56,9 @@ pub struct GatewayConfig {
     pub device: Vec<DeviceConfig>,
     /// The HL7 v2 over MLLP listener and the devices that send to it.
     pub hl7: Option<Hl7Section>,
+    /// Alarm rules, escalation and notification; defaults when absent.
+    #[serde(default)]
+    pub alerting: AlertingSection,
     /// The profiles loaded from `profiles.dirs`; filled by the loader.
     #[serde(skip)]
     pub profile_set: ProfileSet,

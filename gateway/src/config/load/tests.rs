@@ -232,3 +232,64 @@ fn serial_devices_are_checked_against_their_profiles_and_ports() {
     let c = load_str(&good, Path::new("gw.toml"), no_env).unwrap();
     assert_eq!(c.device.len(), 5);
 }
+
+#[test]
+fn alerting_section_problems_name_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        "version = 1\n[[limit]]\nid = \"x\"\n",
+    )
+    .unwrap();
+    let text = format!(
+        "{GOOD}
+[alerting]
+rules_file = \"rules.toml\"
+tick_ms = 1
+
+[[alerting.webhook]]
+name = \"pager\"
+url = \"https://pager.example/hook\"
+secret_env = \"HS_PAGER_SECRET\"
+"
+    );
+    let file = dir.path().join("gw.toml");
+    let err = load_str(&text, &file, no_env).unwrap_err();
+    let paths: Vec<&str> = err.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "alerting.rules_file",
+            "alerting.webhook[0].secret_env",
+            "alerting.tick_ms",
+            "alerting.webhook[0].url",
+        ]
+    );
+    assert!(err.problems[1].message.contains("HS_PAGER_SECRET"));
+    let unknown = problems(&format!("{GOOD}\n[alerting]\nescalate_form = \"high\"\n"));
+    assert_eq!(unknown[0].0, "alerting.escalate_form");
+}
+
+#[test]
+fn alerting_section_loads_rules_and_secret_from_the_environment() {
+    let text = format!(
+        "{GOOD}
+[alerting]
+admitted_beds = [\"bed-1\"]
+
+[[alerting.escalation]]
+recipient = \"nurse\"
+ttl_ms = 60000
+
+[[alerting.webhook]]
+name = \"pager\"
+url = \"http://127.0.0.1:9000/hook\"
+secret_env = \"HS_PAGER_SECRET\"
+"
+    );
+    let env = |k: &str| (k == "HS_PAGER_SECRET").then(|| "s3cret".to_owned());
+    let c = load_str(&text, Path::new("gw.toml"), env).unwrap();
+    assert_eq!(c.alerting.webhook[0].secret.expose(), "s3cret");
+    assert_eq!(c.alerting.escalation[0].ttl_ms, 60_000);
+    assert!(!format!("{:?}", c.alerting).contains("s3cret"));
+}
