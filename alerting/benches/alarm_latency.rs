@@ -6,12 +6,14 @@
 //! ```text
 //! cargo bench -p alerting --bench alarm_latency          # 400 probes per run
 //! cargo bench -p alerting --bench alarm_latency -- 1000
+//! cargo bench -p alerting --bench alarm_latency -- 1000 120000   # load rate
 //! ```
 //!
 //! A real `collector::Ingest` appends to a spool in a temporary directory with
 //! fdatasync per append (as the gateway runs) and publishes on its live bus;
 //! the alerting runtime subscribes to the bus as in the gateway. A load task
-//! feeds batches of 1,000 samples of 50 load beds at a paced 60,000 samples/s
+//! feeds batches of 1,000 samples of 50 load beds at a paced rate (60,000
+//! samples/s unless a second argument says otherwise)
 //! (normal values: they are evaluated but raise nothing). A probe sends one
 //! SpO2 sample of 70 % through the same `Ingest::accept_samples`, which raises
 //! `spo2_desat` (high priority, no on-delay); the probe then acknowledges and
@@ -43,7 +45,7 @@ use tokio::sync::{mpsc, watch};
 const PROBE_BED: &str = "probe-bed";
 const LOAD_BEDS: usize = 50;
 const LOAD_BATCH: usize = 1_000;
-const LOAD_TARGET_PER_S: f64 = 60_000.0;
+const LOAD_DEFAULT_PER_S: f64 = 60_000.0;
 
 /// What one run measured.
 #[derive(Debug)]
@@ -57,21 +59,21 @@ struct Run {
 
 #[expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 fn main() {
-    let probes: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(400);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize| args.iter().filter_map(|a| a.parse::<f64>().ok()).nth(i);
+    let probes = number(0).map_or(400, |n| n as usize);
+    let rate = number(1).unwrap_or(LOAD_DEFAULT_PER_S);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let base = rt.block_on(measure(probes, false));
-    let loaded = rt.block_on(measure(probes, true));
+    let base = rt.block_on(measure(probes, None));
+    let loaded = rt.block_on(measure(probes, Some(rate)));
     println!(
         "Alarm latency: live bus -> alerting runtime -> event stream, {probes} probes per run"
     );
-    println!("spool with fdatasync per append; load {LOAD_BATCH}-sample batches, {LOAD_BEDS} beds");
+    println!("spool with fdatasync per append; load {LOAD_BATCH}-sample batches, {LOAD_BEDS} beds, target {rate:.0} samples/s");
     println!(
         "{:<32} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
         "path", "p50", "p99", "max", "ingest/s", "timeouts", "lagged"
@@ -197,7 +199,7 @@ fn watch_events(handle: &runtime::AlertingHandle) -> mpsc::UnboundedReceiver<Ins
     out
 }
 
-async fn load(ingest: Ingest, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
+async fn load(ingest: Ingest, rate: f64, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
     let origins: Vec<Origin> = (0..LOAD_BEDS)
         .map(|i| Origin::new("bench", &format!("load-{i:02}"), &format!("mon-{i:02}")))
         .collect();
@@ -209,7 +211,7 @@ async fn load(ingest: Ingest, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
     ];
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let due = started.elapsed().as_secs_f64() * LOAD_TARGET_PER_S;
+        let due = started.elapsed().as_secs_f64() * rate;
         if sent.load(Ordering::Relaxed) as f64 >= due {
             tokio::time::sleep(Duration::from_millis(1)).await;
             continue;
@@ -226,7 +228,8 @@ async fn load(ingest: Ingest, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
     }
 }
 
-async fn measure(probes: usize, with_load: bool) -> Run {
+async fn measure(probes: usize, load_rate: Option<f64>) -> Run {
+    let with_load = load_rate.is_some();
     let dir = std::env::temp_dir().join(format!(
         "alerting-latency-{}-{with_load}",
         std::process::id()
@@ -251,12 +254,9 @@ async fn measure(probes: usize, with_load: bool) -> Run {
 
     let stop_load = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
-    let load_task = with_load.then(|| {
-        tokio::spawn(load(
-            ingest.clone(),
-            Arc::clone(&stop_load),
-            Arc::clone(&sent),
-        ))
+    let load_task = load_rate.map(|rate| {
+        let (stop, sent) = (Arc::clone(&stop_load), Arc::clone(&sent));
+        tokio::spawn(load(ingest.clone(), rate, stop, sent))
     });
     let load_started = Instant::now();
     // Let the load reach its pace before probing.
