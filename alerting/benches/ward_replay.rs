@@ -15,8 +15,6 @@ mod ward;
 
 use std::time::{Duration, Instant};
 
-use alerting::RuleSet;
-
 const SEED: u64 = 0x5EED_0005;
 
 #[expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
@@ -27,9 +25,9 @@ fn main() {
         .unwrap_or(24);
     let secs = hours * 3_600;
     let started = Instant::now();
-    let shipped = ward::replay(RuleSet::shipped_default(), secs, SEED);
+    let shipped = ward::replay(ward::shipped(), secs, SEED);
     let shipped_time = started.elapsed();
-    let zero = ward::replay(ward::zero_delay_rules(), secs, SEED);
+    let zero = ward::replay(ward::zero_delay(), secs, SEED);
     println!(
         "Ward replay: {hours} h, {} beds, {} samples per run, seed {SEED:#x}",
         ward::BEDS,

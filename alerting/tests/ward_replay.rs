@@ -6,16 +6,14 @@ mod ward;
 
 use std::time::Duration;
 
-use alerting::RuleSet;
-
 const SEED: u64 = 0x5EED_0005;
 const SECS: u32 = 6 * 3_600;
 
 #[test]
 fn shipped_rules_miss_no_true_event_and_raise_fewer_alarms() {
     let events = ward::script(SECS);
-    let shipped = ward::replay(RuleSet::shipped_default(), SECS, SEED);
-    let zero = ward::replay(ward::zero_delay_rules(), SECS, SEED);
+    let shipped = ward::replay(ward::shipped(), SECS, SEED);
+    let zero = ward::replay(ward::zero_delay(), SECS, SEED);
     for (e, hit) in events.iter().zip(&shipped.detected) {
         let delay = hit.unwrap_or_else(|| panic!("missed {:?}: {shipped:?}", e.name));
         // A limit rule raises within its on-delay (at most 15 s) plus one

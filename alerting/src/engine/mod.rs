@@ -35,6 +35,7 @@
 mod actions;
 mod bed;
 mod news;
+mod news_band;
 mod technical;
 #[cfg(test)]
 mod tests;
@@ -46,6 +47,7 @@ use std::time::Duration;
 use collector::Sample;
 
 pub use actions::{ActionError, LimitOverride, ManualObservation, OverrideScope};
+pub use news_band::News2AlarmPolicy;
 pub use technical::{SystemStatus, TechnicalConfig, WatchedDevice};
 
 use crate::lifecycle::{
@@ -76,6 +78,8 @@ pub struct EngineConfig {
     pub lifecycle: LifecyclePolicy,
     /// NEWS2 input ages.
     pub news2: News2Config,
+    /// How long a NEWS2 band must persist before its alarm starts or ends.
+    pub news2_alarms: News2AlarmPolicy,
     /// Who is offered an alarm, in order; `None` disables escalation.
     pub escalation: Option<EscalationPath>,
     /// The lowest priority that is escalated.
@@ -93,6 +97,7 @@ impl EngineConfig {
             rules: RuleSet::shipped_default(),
             lifecycle: LifecyclePolicy::default(),
             news2: News2Config::default(),
+            news2_alarms: News2AlarmPolicy::default(),
             escalation: None,
             escalate_from: Priority::Medium,
             technical: TechnicalConfig::default(),

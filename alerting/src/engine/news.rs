@@ -7,7 +7,8 @@
 //! low-medium raises `news2_low_medium` (low priority), medium
 //! `news2_medium` (medium), high `news2_high` (high, latching); a band change
 //! clears the previous band's alarm and starts the new one, whose message is
-//! the RCP clinical response.
+//! the RCP clinical response. Band alarms wait for the band to persist
+//! ([`super::news_band`]); the score itself is reported at once.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use collector::Sample;
 use firmware_adapters::Metric;
 
 use super::bed::Change;
+use super::news_band::BandDebounce;
 use super::{EngineConfig, Meta};
 use crate::news2::{self, Band, News2Input, Observed, Parameter};
 use crate::notice::{AlarmClass, News2View};
@@ -28,6 +30,8 @@ pub(super) struct BedNews {
     last: Option<(u8, Band, bool)>,
     /// The band whose alarm is started, if any.
     alarmed: Option<Band>,
+    /// When the band has held long enough to alarm, or to stop alarming.
+    debounce: BandDebounce,
 }
 
 /// The NEWS2 alarm rule of a band, if the band alarms.
@@ -81,8 +85,7 @@ impl BedNews {
                 now.as_micros(),
             )));
         }
-        let band = news.band();
-        let wanted = band_rule(band).map(|_| band);
+        let wanted = self.debounce.update(news.band(), now, &cfg.news2_alarms);
         if wanted != self.alarmed {
             if let Some((rule, _)) = self.alarmed.and_then(band_rule) {
                 out.push(Change::Clear {
@@ -90,7 +93,7 @@ impl BedNews {
                     at: now,
                 });
             }
-            if let Some((rule, priority)) = band_rule(band) {
+            if let Some((band, (rule, priority))) = wanted.and_then(|b| Some((b, band_rule(b)?))) {
                 out.push(Change::Start {
                     rule: rule.into(),
                     priority,

@@ -35,9 +35,15 @@ fn path() -> EscalationPath {
 /// Escalation along [`path`]; devices silent only after an hour, so long
 /// ticks in these tests do not raise device-silence alarms.
 fn engine() -> Engine {
+    engine_with(News2AlarmPolicy::default())
+}
+
+/// [`engine`] with the given NEWS2 band persistence.
+fn engine_with(news2_alarms: News2AlarmPolicy) -> Engine {
     let mut cfg = EngineConfig::new("site", "boot");
     cfg.escalation = Some(path());
     cfg.technical.default_silence_timeout = Duration::from_secs(3_600);
+    cfg.news2_alarms = news2_alarms;
     Engine::new(cfg, t(0))
 }
 
@@ -319,24 +325,44 @@ fn news2_band_alarm_carries_the_rcp_response_and_stale_inputs_lower_it() {
         ],
         t(0),
     );
+    // The score is reported at once; the band alarm waits for the band to hold.
+    let view = e.news2(&bed, t(1)).unwrap();
+    assert_eq!((view.total, view.band), (7, "high"));
+    assert_eq!(view.parts[0].age_s, Some(1.0));
+    let news2_alarms = |e: &mut Engine| -> Vec<_> {
+        all_alarms(e)
+            .into_iter()
+            .filter(|(rule, _)| rule.starts_with("news2_"))
+            .collect()
+    };
+    assert_eq!(news2_alarms(&mut e), []);
+    e.tick(t(119), ok());
+    assert_eq!(news2_alarms(&mut e), []);
+    e.tick(t(120), ok());
     let events = e.take_events();
     let raised = events
         .iter()
         .filter_map(|ev| ev.alarm())
         .find(|n| &*n.rule == "news2_high" && n.change == "raised")
-        .expect("news2_high raised");
+        .expect("news2_high raised after holding 2 minutes");
     assert!(raised.message.contains("Emergency response"));
     assert_eq!(raised.priority, Priority::High);
-    let view = e.news2(&bed, t(1)).unwrap();
-    assert_eq!((view.total, view.band), (7, "high"));
-    assert_eq!(view.parts[0].age_s, Some(1.0));
-    // Five minutes later RR and SpO2 are stale; only the systolic 2 is left.
+    // Five minutes after the samples RR and SpO2 are stale; only the systolic 2
+    // is left, shown as such at once.
     e.tick(t(301), ok());
     let view = e.news2(&bed, t(301)).unwrap();
     assert_eq!((view.total, view.band), (2, "low"));
     assert_eq!(view.parts[0].gap, Some("stale"));
     assert_eq!(view.parts[0].age_s, Some(301.0));
-    let changes = all_alarms(&mut e);
+    // The band alarm's condition clears once the band stayed low 10 minutes.
+    e.tick(t(900), ok());
+    let changes = news2_alarms(&mut e);
+    assert!(
+        !changes.contains(&("news2_high".into(), "condition_cleared")),
+        "{changes:?}"
+    );
+    e.tick(t(901), ok());
+    let changes = news2_alarms(&mut e);
     assert!(
         changes.contains(&("news2_high".into(), "condition_cleared")),
         "{changes:?}"
@@ -345,7 +371,7 @@ fn news2_band_alarm_carries_the_rcp_response_and_stale_inputs_lower_it() {
 
 #[test]
 fn manual_consciousness_and_oxygen_enter_news2_and_are_audited() {
-    let mut e = engine();
+    let mut e = engine_with(News2AlarmPolicy::IMMEDIATE);
     let bed: Arc<str> = "bed-1".into();
     feed(&mut e, "bed-1", Metric::Spo2, 0, &[97.0]);
     let _ = e.take_events();
@@ -484,7 +510,7 @@ fn device_alarm_is_relayed_with_the_device_priority() {
 
 #[test]
 fn event_ids_are_unique_and_in_emission_order() {
-    let mut e = engine();
+    let mut e = engine_with(News2AlarmPolicy::IMMEDIATE);
     feed(&mut e, "bed-1", Metric::Spo2, 0, &[75.0]);
     let ids: Vec<String> = e
         .take_events()

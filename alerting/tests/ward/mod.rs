@@ -1,5 +1,6 @@
 //! Ward replay: the generated recording ([`gen`]) through the pure engine,
-//! with the shipped rules or with every delay and hysteresis set to zero.
+//! with the shipped settings or with every delay and hysteresis set to zero
+//! (limit and rate rules, and the NEWS2 band persistence).
 //! Shared by `tests/ward_replay.rs` and `benches/ward_replay.rs`.
 //!
 //! The engine runs on replay time: each second's samples arrive at their own
@@ -14,7 +15,7 @@ pub(crate) mod gen;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alerting::engine::{Engine, EngineConfig, SystemStatus};
+use alerting::engine::{Engine, EngineConfig, News2AlarmPolicy, SystemStatus};
 use alerting::notice::LiveEvent;
 use alerting::rules::{Rule, RuleSet, Timing};
 use alerting::{AlarmState, Priority, StaffId, Timestamp};
@@ -24,8 +25,31 @@ pub(crate) use gen::{script, Event, BEDS};
 /// How long the simulated nurse takes to acknowledge.
 const ACK_AFTER: Duration = Duration::from_secs(60);
 
-/// The shipped rules with on-delays, off-delays and hysteresis all zero.
-pub(crate) fn zero_delay_rules() -> RuleSet {
+/// What a replay runs the engine with.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    rules: RuleSet,
+    news2_alarms: News2AlarmPolicy,
+}
+
+/// The shipped rules and NEWS2 band persistence.
+pub(crate) fn shipped() -> Setup {
+    Setup {
+        rules: RuleSet::shipped_default(),
+        news2_alarms: News2AlarmPolicy::default(),
+    }
+}
+
+/// The shipped rules with on-delays, off-delays and hysteresis all zero, and
+/// NEWS2 band alarms that follow every band change.
+pub(crate) fn zero_delay() -> Setup {
+    Setup {
+        rules: zero_delay_rules(),
+        news2_alarms: News2AlarmPolicy::IMMEDIATE,
+    }
+}
+
+fn zero_delay_rules() -> RuleSet {
     let rules = RuleSet::shipped_default()
         .rules()
         .iter()
@@ -67,12 +91,13 @@ impl Outcome {
 }
 
 /// Replays `secs` seconds of the ward generated from `seed` through an engine
-/// with `rules`.
-pub(crate) fn replay(rules: RuleSet, secs: u32, seed: u64) -> Outcome {
+/// set up with `setup`.
+pub(crate) fn replay(setup: Setup, secs: u32, seed: u64) -> Outcome {
     let events = script(secs);
     let mut ward = gen::Ward::new(seed, events.clone());
     let mut cfg = EngineConfig::new("ward", "replay");
-    cfg.rules = rules;
+    cfg.rules = setup.rules;
+    cfg.news2_alarms = setup.news2_alarms;
     let start = Timestamp::from_micros(gen::START_US);
     let mut engine = Engine::new(cfg, start);
     let nurse = StaffId::from("nurse");
