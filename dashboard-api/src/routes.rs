@@ -158,6 +158,42 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/api/v1/devices",
+        Permission::DevicesRead,
+        "devices.list",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/devices/statuses",
+        Permission::DevicesRead,
+        "devices.statuses",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/devices/reload",
+        Permission::DevicesManage,
+        "devices.reload",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/device-profiles",
+        Permission::DevicesRead,
+        "device_profile.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/device-profiles",
+        Permission::DevicesManage,
+        "device_profile.upload",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/device-profiles/validate",
+        Permission::DevicesManage,
+        "device_profile.validate",
+    ),
+    route(
+        Method::GET,
         "/api/v1/beds/{bed_id}/vitals/latest",
         Permission::VitalsRead,
         "vitals.latest",
@@ -214,6 +250,17 @@ pub fn app(state: AppState) -> Router {
                 .delete(api::users::delete),
         )
         .route("/api/v1/devices/health", get(device_health))
+        .route("/api/v1/devices", get(api::devices::list))
+        .route("/api/v1/devices/statuses", get(api::devices::statuses))
+        .route("/api/v1/devices/reload", post(api::devices::reload))
+        .route(
+            "/api/v1/device-profiles",
+            get(api::devices::profiles).post(api::devices::upload),
+        )
+        .route(
+            "/api/v1/device-profiles/validate",
+            post(api::devices::validate),
+        )
         .route(
             "/api/v1/beds/{bed_id}/vitals/latest",
             get(api::vitals::latest),
@@ -227,6 +274,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::no_such_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::compress::gzip))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
