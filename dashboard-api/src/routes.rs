@@ -488,6 +488,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn large_json_is_gzipped_when_accepted() {
+        use std::io::Read as _;
+        let router = app(state(false));
+        let plain = Request::get("/openapi.json").body(Body::empty()).unwrap();
+        let (status, h, identity) = send(router.clone(), plain).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!h.contains_key("content-encoding"));
+        assert!(identity.len() > 10 * crate::compress::MIN_BYTES);
+
+        let req = Request::get("/openapi.json")
+            .header("accept-encoding", "br;q=1.0, gzip;q=0.8")
+            .body(Body::empty())
+            .unwrap();
+        let res = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.headers()["content-encoding"], "gzip");
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        assert_eq!(res.headers()["x-frame-options"], "DENY");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.len() * 3 < identity.len(), "{} bytes", body.len());
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, identity);
+
+        // Small bodies and refusals of gzip are left alone.
+        for (uri, accept) in [("/healthz", "gzip"), ("/openapi.json", "gzip;q=0")] {
+            let req = Request::get(uri)
+                .header("accept-encoding", accept)
+                .body(Body::empty())
+                .unwrap();
+            let (_, h, _) = send(router.clone(), req).await;
+            assert!(!h.contains_key("content-encoding"), "{uri} {accept}");
+        }
+    }
+
+    #[tokio::test]
     async fn without_a_core_the_api_answers_503() {
         let req = Request::get("/api/v1/me").body(Body::empty()).unwrap();
         let (status, _, body) = send(app(state(true)), req).await;
