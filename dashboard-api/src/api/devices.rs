@@ -332,9 +332,13 @@ pub async fn upload(
 }
 
 /// Writes beside the target under a name the loader skips (not `*.toml`),
-/// syncs, then renames over it, so a reload never reads half a file.
+/// unique per upload so concurrent uploads do not share it, syncs, then
+/// renames over the target, so a reload never reads half a file; the last
+/// rename wins.
 async fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.upload"));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{n}.upload", std::process::id()));
     let target = dir.join(name);
     let data = data.to_vec();
     tokio::task::spawn_blocking(move || {
