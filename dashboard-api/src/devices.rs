@@ -67,6 +67,7 @@ pub type ReloadRequest = oneshot::Sender<ReloadOutcome>;
 /// The API's view of the devices and its reload handle. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DeviceAdmin {
+    tenant: String,
     inventory: watch::Receiver<Arc<Inventory>>,
     status: StatusBoard,
     site_profile_dir: Option<PathBuf>,
@@ -90,9 +91,11 @@ impl ReloadRequests {
 }
 
 impl DeviceAdmin {
-    /// A handle over `inventory` and `status`; uploads go to
-    /// `site_profile_dir` (none: uploads answer 503).
+    /// A handle over the devices of site `tenant` (the gateway serves one
+    /// site; callers of other tenants are refused): `inventory` and
+    /// `status`; uploads go to `site_profile_dir` (none: uploads answer 503).
     pub fn new(
+        tenant: &str,
         inventory: Inventory,
         status: StatusBoard,
         site_profile_dir: Option<PathBuf>,
@@ -100,6 +103,7 @@ impl DeviceAdmin {
         let (inv_tx, inv_rx) = watch::channel(Arc::new(inventory));
         let (tx, rx) = mpsc::channel(RELOAD_QUEUE);
         let admin = Self {
+            tenant: tenant.to_owned(),
             inventory: inv_rx,
             status,
             site_profile_dir,
@@ -110,6 +114,11 @@ impl DeviceAdmin {
             inventory: inv_tx,
         };
         (admin, requests)
+    }
+
+    /// The site whose devices these are.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
     }
 
     /// The devices and profiles now running.

@@ -107,6 +107,7 @@ pub async fn run(
     };
     let adapters = Adapters::start(&config, &ctx);
     let (admin, reloads) = DeviceAdmin::new(
+        &config.site.tenant_id,
         crate::adapters::inventory(&config),
         ctx.status.clone(),
         config.profiles.dirs.last().cloned(),

@@ -67,6 +67,7 @@ async fn api_reload_applies_a_valid_set_and_keeps_the_running_one_otherwise() {
         broker: None,
     };
     let (admin, reloads) = DeviceAdmin::new(
+        "it-site",
         inventory(&cfg),
         ctx.status.clone(),
         cfg.profiles.dirs.last().cloned(),

@@ -27,8 +27,15 @@ use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
-fn admin(state: &AppState) -> Result<&DeviceAdmin, ApiError> {
-    state.devices.as_ref().ok_or_else(ApiError::unavailable)
+/// The device administration of this gateway's site; 403 for callers of
+/// another tenant, whose devices these are not.
+fn admin<'a>(state: &'a AppState, who: &Principal) -> Result<&'a DeviceAdmin, ApiError> {
+    let admin = state.devices.as_ref().ok_or_else(ApiError::unavailable)?;
+    if admin.tenant() == who.tenant.as_str() {
+        Ok(admin)
+    } else {
+        Err(ApiError::forbidden())
+    }
 }
 
 fn protocol_name(p: Protocol) -> &'static str {
@@ -78,8 +85,11 @@ pub struct DeviceView {
 
 /// `GET /api/v1/devices`: the configured devices, then devices that report
 /// health without a `[[device]]` entry (HL7 senders).
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<DeviceView>>, ApiError> {
-    let inv = admin(&state)?.inventory();
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Vec<DeviceView>>, ApiError> {
+    let inv = admin(&state, &who)?.inventory();
     let mut health = state.health.snapshot();
     let mut out: Vec<DeviceView> = inv
         .devices
@@ -129,8 +139,9 @@ impl From<StatusValue> for StatusView {
 /// `GET /api/v1/devices/statuses`: the latest statuses, by device then name.
 pub async fn statuses(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
 ) -> Result<Json<BTreeMap<String, BTreeMap<String, StatusView>>>, ApiError> {
-    let map = admin(&state)?.status().snapshot();
+    let map = admin(&state, &who)?.status().snapshot();
     Ok(Json(
         map.into_iter()
             .map(|(id, s)| {
@@ -159,8 +170,11 @@ pub struct ProfileView {
 }
 
 /// `GET /api/v1/device-profiles`: every loaded profile.
-pub async fn profiles(State(state): State<AppState>) -> Result<Json<Vec<ProfileView>>, ApiError> {
-    let admin = admin(&state)?;
+pub async fn profiles(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Vec<ProfileView>>, ApiError> {
+    let admin = admin(&state, &who)?;
     let inv = admin.inventory();
     let site = admin.site_profile_dir();
     let out = inv
@@ -280,7 +294,7 @@ pub async fn upload(
     }
     fields.finish()?;
     let profile = check(&text)?;
-    let admin = admin(&state)?;
+    let admin = admin(&state, &who)?;
     let dir = admin
         .site_profile_dir()
         .ok_or_else(ApiError::unavailable)?
@@ -367,7 +381,7 @@ pub async fn reload(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Reloaded>, ApiError> {
-    let admin = admin(&state)?;
+    let admin = admin(&state, &who)?;
     let core = core(&state)?;
     let outcome = admin.reload().await.map_err(|e| match e {
         ReloadError::Unavailable => ApiError::unavailable(),

@@ -344,3 +344,38 @@ async fn upload_writes_the_site_folder_is_audited_and_applies_at_reload() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     env.done().await;
 }
+
+#[tokio::test]
+async fn another_sites_engineer_sees_and_changes_nothing() {
+    let Some(env) = env("devices_tenant", cheap_config()).await else {
+        return;
+    };
+    env.user("st-john", "john-eng", &[Role::BiomedicalEngineer])
+        .await;
+    let john = env.login("st-john", "john-eng").await;
+    for uri in [
+        "/api/v1/devices",
+        "/api/v1/devices/statuses",
+        "/api/v1/device-profiles",
+    ] {
+        let (status, body) = env.call(Method::GET, uri, Some(&john), None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{uri}"
+        );
+    }
+    let (status, _) = upload(&env, &john, "fridge.toml", FRIDGE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = env
+        .call(Method::POST, "/api/v1/devices/reload", Some(&john), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        std::fs::read_dir(env.devices.site.path()).unwrap().count(),
+        0
+    );
+    assert!(audit_rows(&env, "device_profile.upload").await.is_empty());
+    assert!(audit_rows(&env, "devices.reload").await.is_empty());
+    env.done().await;
+}

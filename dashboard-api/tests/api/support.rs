@@ -68,6 +68,7 @@ fn device_admin() -> (DeviceFixture, DeviceAdmin) {
     };
     let status = StatusBoard::new();
     let (admin, mut reloads) = DeviceAdmin::new(
+        "st-mary",
         inventory.clone(),
         status.clone(),
         Some(site.path().to_owned()),
