@@ -1,9 +1,11 @@
 //! Starting, stopping and reloading the device adapters of the configuration.
 //!
-//! On SIGHUP the configuration file is read again with its profiles. If it is
-//! valid, the adapters stop and start again with the new device set (and the
-//! embedded broker's device credentials change); if not, every problem is logged
-//! and the running set stays. Site, spool, database and API settings are read at
+//! On SIGHUP, or when the API asks (`POST /api/v1/devices/reload`, through
+//! the handle in `dashboard_api::devices`), the configuration file is read
+//! again with its profiles. If it is valid, the adapters stop and start again
+//! with the new device set (and the embedded broker's device credentials
+//! change); if not, every problem is logged (and returned to the API) and the
+//! running set stays. Site, spool, database and API settings are read at
 //! start only; changing them needs a restart.
 
 use std::path::PathBuf;

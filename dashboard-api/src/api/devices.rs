@@ -28,14 +28,18 @@ use crate::state::AppState;
 use crate::time::rfc3339;
 
 /// The device administration of this gateway's site; 403 for callers of
-/// another tenant, whose devices these are not.
-fn admin<'a>(state: &'a AppState, who: &Principal) -> Result<&'a DeviceAdmin, ApiError> {
+/// another tenant, whose devices these are not, audited as a refusal.
+async fn admin<'a>(state: &'a AppState, who: &Principal) -> Result<&'a DeviceAdmin, ApiError> {
     let admin = state.devices.as_ref().ok_or_else(ApiError::unavailable)?;
     if admin.tenant() == who.tenant.as_str() {
-        Ok(admin)
-    } else {
-        Err(ApiError::forbidden())
+        return Ok(admin);
     }
+    let mut e = who.event(Action::E, "access.denied", "route");
+    e.entity_id = Some("devices".to_owned());
+    e.outcome = Outcome::MinorFailure;
+    e.reason = Some("another site's devices".to_owned());
+    core(state)?.audit_read(e).await?;
+    Err(ApiError::forbidden())
 }
 
 fn protocol_name(p: Protocol) -> &'static str {
@@ -89,7 +93,7 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Vec<DeviceView>>, ApiError> {
-    let inv = admin(&state, &who)?.inventory();
+    let inv = admin(&state, &who).await?.inventory();
     let mut health = state.health.snapshot();
     let mut out: Vec<DeviceView> = inv
         .devices
@@ -141,7 +145,7 @@ pub async fn statuses(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Result<Json<BTreeMap<String, BTreeMap<String, StatusView>>>, ApiError> {
-    let map = admin(&state, &who)?.status().snapshot();
+    let map = admin(&state, &who).await?.status().snapshot();
     Ok(Json(
         map.into_iter()
             .map(|(id, s)| {
@@ -174,7 +178,7 @@ pub async fn profiles(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Vec<ProfileView>>, ApiError> {
-    let admin = admin(&state, &who)?;
+    let admin = admin(&state, &who).await?;
     let inv = admin.inventory();
     let site = admin.site_profile_dir();
     let out = inv
@@ -294,7 +298,7 @@ pub async fn upload(
     }
     fields.finish()?;
     let profile = check(&text)?;
-    let admin = admin(&state, &who)?;
+    let admin = admin(&state, &who).await?;
     let dir = admin
         .site_profile_dir()
         .ok_or_else(ApiError::unavailable)?
@@ -381,7 +385,7 @@ pub async fn reload(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Reloaded>, ApiError> {
-    let admin = admin(&state, &who)?;
+    let admin = admin(&state, &who).await?;
     let core = core(&state)?;
     let outcome = admin.reload().await.map_err(|e| match e {
         ReloadError::Unavailable => ApiError::unavailable(),

@@ -377,5 +377,10 @@ async fn another_sites_engineer_sees_and_changes_nothing() {
     );
     assert!(audit_rows(&env, "device_profile.upload").await.is_empty());
     assert!(audit_rows(&env, "devices.reload").await.is_empty());
+    let refusals = audit_rows(&env, "access.denied").await;
+    assert_eq!(refusals.len(), 5, "{refusals:?}");
+    assert!(refusals
+        .iter()
+        .all(|(_, entity, outcome)| entity.as_deref() == Some("devices") && *outcome == 4));
     env.done().await;
 }
