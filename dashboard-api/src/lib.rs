@@ -31,14 +31,18 @@
 //! - [`roles`]: roles and the permission matrix.
 //! - [`audit`]: the hash-chained audit log and its verification.
 //! - [`problem`]: RFC 9457 error bodies.
+//! - [`devices`]: the device inventory, status board and reload handle the
+//!   gateway hands the API; [`compress`]: gzip for large responses.
 
 pub mod api;
 pub mod audit;
 pub mod audit_writer;
 pub mod auth;
+pub mod compress;
 pub mod config;
 pub mod core;
 pub mod db;
+pub mod devices;
 pub mod http;
 pub mod live;
 pub mod openapi;

@@ -240,6 +240,51 @@ fn operation(route: &Route) -> Option<Operation> {
                 json!({"type": "object", "additionalProperties": {"type": "object"}}),
             ),
         ),
+        ("GET", "/api/v1/devices") => (
+            "Configured devices with their adapter health",
+            vec![],
+            None,
+            ok("200", j, json!({"type": "array", "items": r("Device")})),
+        ),
+        ("GET", "/api/v1/devices/statuses") => (
+            "Latest device statuses (door, alarm bits, unmapped codes), by device",
+            vec![],
+            None,
+            ok(
+                "200",
+                j,
+                json!({"type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": r("Status")}}),
+            ),
+        ),
+        ("POST", "/api/v1/devices/reload") => (
+            "Reload devices and profiles, as on SIGHUP",
+            vec![],
+            None,
+            ok("200", j, r("Reloaded")),
+        ),
+        ("GET", "/api/v1/device-profiles") => (
+            "Loaded device profiles",
+            vec![],
+            None,
+            ok(
+                "200",
+                j,
+                json!({"type": "array", "items": r("DeviceProfile")}),
+            ),
+        ),
+        ("POST", "/api/v1/device-profiles") => (
+            "Upload a profile into the site folder (applied at the next reload)",
+            vec![],
+            Some(r("ProfileUpload")),
+            ok("201", j, r("ProfileUploaded")),
+        ),
+        ("POST", "/api/v1/device-profiles/validate") => (
+            "Validate a profile; changes nothing",
+            vec![],
+            Some(r("ProfileText")),
+            ok("200", j, r("ProfileValid")),
+        ),
         ("GET", "/api/v1/beds/{bed_id}/vitals/latest") => (
             "Newest value of each metric",
             vec![
@@ -316,6 +361,13 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     if route.path.starts_with("/api/v1/users") || route.path.contains("totp") {
         s.push("409");
     }
+    if route.method == axum::http::Method::POST && route.path.starts_with("/api/v1/device") {
+        s.push("409");
+        if route.path.starts_with("/api/v1/device-profiles") {
+            s.push("422");
+        }
+    }
+
     s.sort_unstable();
     s
 }
@@ -334,6 +386,10 @@ pub fn document() -> Value {
             continue;
         };
         let mut responses = Map::new();
+        if route.audit_name == "device_profile.upload" {
+            // 200 when an existing file was replaced, 201 when created.
+            responses.insert("200".to_owned(), success.clone());
+        }
         responses.insert(status, success);
         for s in error_statuses(route) {
             responses.insert(
@@ -414,6 +470,25 @@ fn schemas() -> Value {
             "roles": {"type": "array", "items": r("Role")}, "disabled": {"type": "boolean"},
             "mfa_enabled": {"type": "boolean"}, "version": int(), "created_at": string()}),
             &["id", "username", "display_name", "roles", "disabled", "mfa_enabled", "version", "created_at"]),
+        "DeviceHealth": object(json!({"adapter": string(), "state": {"enum": ["connecting", "connected", "backing_off", "failed"]},
+            "last_reading": opt("string"), "frames": int(), "readings": int(), "errors": int(), "last_error": opt("string")}),
+            &["adapter", "state", "last_reading", "frames", "readings", "errors", "last_error"]),
+        "Device": object(json!({"device_id": string(), "bed_id": opt("string"), "profile": opt("string"),
+            "protocol": {"enum": ["mqtt", "modbus", "serial", null]},
+            "health": {"oneOf": [r("DeviceHealth"), {"type": "null"}]}}),
+            &["device_id", "bed_id", "profile", "protocol", "health"]),
+        "Status": object(json!({"value": {"type": ["boolean", "number", "string"]}, "unit": opt("string")}), &["value", "unit"]),
+        "Reloaded": object(json!({"applied": {"type": "boolean"}, "devices": opt("integer"), "profiles": opt("integer"),
+            "problems": {"type": "array", "items": string()}}), &["applied", "devices", "profiles", "problems"]),
+        "DeviceProfile": object(json!({"name": string(), "description": string(), "protocol": {"enum": ["mqtt", "modbus", "serial"]},
+            "silence_timeout_ms": int(), "file": opt("string"), "site": {"type": "boolean"}}),
+            &["name", "description", "protocol", "silence_timeout_ms", "file", "site"]),
+        "ProfileText": object(json!({"toml": string()}), &["toml"]),
+        "ProfileUpload": object(json!({"file_name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}\\.toml$"},
+            "toml": string()}), &["file_name", "toml"]),
+        "ProfileValid": object(json!({"name": string(), "protocol": {"enum": ["mqtt", "modbus", "serial"]}}), &["name", "protocol"]),
+        "ProfileUploaded": object(json!({"file_name": string(), "name": string(), "protocol": {"enum": ["mqtt", "modbus", "serial"]},
+            "replaced": {"type": "boolean"}}), &["file_name", "name", "protocol", "replaced"]),
         "UserPage": object(json!({"items": {"type": "array", "items": r("User")}, "next_cursor": string()}), &["items"]),
         "NewUser": object(json!({"username": {"type": "string", "minLength": 1, "maxLength": 128},
             "display_name": {"type": "string", "minLength": 1, "maxLength": 200},

@@ -75,6 +75,18 @@ impl ApiError {
         e
     }
 
+    /// 422: the request is well-formed but what it carries (a device
+    /// profile) is invalid; `errors` names every problem by its key path.
+    pub fn unprocessable(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_profile",
+            "The device profile is invalid",
+        );
+        e.errors = errors;
+        e
+    }
+
     /// 400: the body is not the JSON expected.
     pub fn malformed(detail: impl Into<String>) -> Self {
         Self::new(

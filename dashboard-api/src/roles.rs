@@ -78,6 +78,8 @@ pub enum Permission {
     VitalsRead,
     /// Read devices and adapter health.
     DevicesRead,
+    /// Validate and upload device profiles; reload the device set.
+    DevicesManage,
     /// Read and export the audit log.
     AuditRead,
     /// Create, change and delete users.
@@ -113,6 +115,11 @@ pub fn access(role: Role, permission: Permission) -> Access {
         },
         Permission::DevicesRead => match role {
             BiomedicalEngineer | ChargeNurse | Administrator => Allow,
+            _ => Deny,
+        },
+        // Changing what the gateway polls is the engineers' job alone.
+        Permission::DevicesManage => match role {
+            BiomedicalEngineer => Allow,
             _ => Deny,
         },
         Permission::AuditRead | Permission::UsersManage => match role {

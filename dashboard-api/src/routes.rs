@@ -158,6 +158,42 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/api/v1/devices",
+        Permission::DevicesRead,
+        "devices.list",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/devices/statuses",
+        Permission::DevicesRead,
+        "devices.statuses",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/devices/reload",
+        Permission::DevicesManage,
+        "devices.reload",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/device-profiles",
+        Permission::DevicesRead,
+        "device_profile.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/device-profiles",
+        Permission::DevicesManage,
+        "device_profile.upload",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/device-profiles/validate",
+        Permission::DevicesManage,
+        "device_profile.validate",
+    ),
+    route(
+        Method::GET,
         "/api/v1/beds/{bed_id}/vitals/latest",
         Permission::VitalsRead,
         "vitals.latest",
@@ -214,6 +250,17 @@ pub fn app(state: AppState) -> Router {
                 .delete(api::users::delete),
         )
         .route("/api/v1/devices/health", get(device_health))
+        .route("/api/v1/devices", get(api::devices::list))
+        .route("/api/v1/devices/statuses", get(api::devices::statuses))
+        .route("/api/v1/devices/reload", post(api::devices::reload))
+        .route(
+            "/api/v1/device-profiles",
+            get(api::devices::profiles).post(api::devices::upload),
+        )
+        .route(
+            "/api/v1/device-profiles/validate",
+            post(api::devices::validate),
+        )
         .route(
             "/api/v1/beds/{bed_id}/vitals/latest",
             get(api::vitals::latest),
@@ -227,6 +274,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::no_such_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::compress::gzip))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
@@ -437,6 +485,43 @@ mod tests {
         // Operational endpoints are not limited.
         let health = Request::get("/healthz").body(Body::empty()).unwrap();
         assert_eq!(send(router, health).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn large_json_is_gzipped_when_accepted() {
+        use std::io::Read as _;
+        let router = app(state(false));
+        let plain = Request::get("/openapi.json").body(Body::empty()).unwrap();
+        let (status, h, identity) = send(router.clone(), plain).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!h.contains_key("content-encoding"));
+        assert!(identity.len() > 10 * crate::compress::MIN_BYTES);
+
+        let req = Request::get("/openapi.json")
+            .header("accept-encoding", "br;q=1.0, gzip;q=0.8")
+            .body(Body::empty())
+            .unwrap();
+        let res = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.headers()["content-encoding"], "gzip");
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        assert_eq!(res.headers()["x-frame-options"], "DENY");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.len() * 3 < identity.len(), "{} bytes", body.len());
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, identity);
+
+        // Small bodies and refusals of gzip are left alone.
+        for (uri, accept) in [("/healthz", "gzip"), ("/openapi.json", "gzip;q=0")] {
+            let req = Request::get(uri)
+                .header("accept-encoding", accept)
+                .body(Body::empty())
+                .unwrap();
+            let (_, h, _) = send(router.clone(), req).await;
+            assert!(!h.contains_key("content-encoding"), "{uri} {accept}");
+        }
     }
 
     #[tokio::test]

@@ -23,6 +23,9 @@ pub struct AppState {
     /// The authenticated API's keys, pool and throttles; `None` without a
     /// database or an API secret, and then every `/api/v1` route answers 503.
     pub core: Option<Arc<ApiCore>>,
+    /// Devices, profiles, statuses and the reload handle; `None` answers
+    /// 503 on the device administration routes.
+    pub devices: Option<crate::devices::DeviceAdmin>,
     /// The live bus, for `/api/v1/live`; `None` answers 503 there.
     pub live: Option<crate::live::LiveSource>,
     shutting_down: Arc<AtomicBool>,
@@ -34,6 +37,7 @@ impl std::fmt::Debug for AppState {
             .field("database_configured", &self.database_configured)
             .field("core", &self.core)
             .field("live", &self.live.is_some())
+            .field("devices", &self.devices)
             .finish_non_exhaustive()
     }
 }
@@ -47,6 +51,7 @@ impl AppState {
             database_configured,
             health: HealthRegistry::default(),
             core: None,
+            devices: None,
             live: None,
             shutting_down: Arc::default(),
         }
@@ -63,6 +68,13 @@ impl AppState {
     #[must_use]
     pub fn with_core(mut self, core: Arc<ApiCore>) -> Self {
         self.core = Some(core);
+        self
+    }
+
+    /// The same state, serving device administration through `admin`.
+    #[must_use]
+    pub fn with_devices(mut self, admin: crate::devices::DeviceAdmin) -> Self {
+        self.devices = Some(admin);
         self
     }
 

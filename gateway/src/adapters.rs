@@ -1,9 +1,11 @@
 //! Starting, stopping and reloading the device adapters of the configuration.
 //!
-//! On SIGHUP the configuration file is read again with its profiles. If it is
-//! valid, the adapters stop and start again with the new device set (and the
-//! embedded broker's device credentials change); if not, every problem is logged
-//! and the running set stays. Site, spool, database and API settings are read at
+//! On SIGHUP, or when the API asks (`POST /api/v1/devices/reload`, through
+//! the handle in `dashboard_api::devices`), the configuration file is read
+//! again with its profiles. If it is valid, the adapters stop and start again
+//! with the new device set (and the embedded broker's device credentials
+//! change); if not, every problem is logged (and returned to the API) and the
+//! running set stays. Site, spool, database and API settings are read at
 //! start only; changing them needs a restart.
 
 use std::path::PathBuf;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use collector::SiteSink;
+use dashboard_api::devices::{Inventory, ReloadOutcome, ReloadRequests};
 use firmware_adapters::health::{AdapterHealth, AdapterMetrics, HealthRegistry};
 use firmware_adapters::modbus::{self, ModbusDevice, StatusBoard};
 use firmware_adapters::mqtt::session::{self, MqttDevice, SessionConfig};
@@ -185,12 +188,15 @@ fn session_config(section: &config::MqttSection, broker: Option<&EmbeddedBroker>
     }
 }
 
-/// Runs the adapters until `shutdown`, restarting them on SIGHUP when the
-/// configuration at `path` (if any) is valid.
+/// Runs the adapters until `shutdown`, restarting them on SIGHUP or on the
+/// API's request (`api`) when the configuration at `path` (if any) is valid.
+/// An API request is answered with what the reload did, and an applied
+/// reload republishes the devices and profiles to the API.
 pub async fn supervise(
     mut adapters: Adapters,
     path: Option<PathBuf>,
     ctx: AdapterContext,
+    mut api: Option<ReloadRequests>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut hangup = path
@@ -205,12 +211,23 @@ pub async fn supervise(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            () = reload => {}
+        let asked = async {
+            match api.as_mut() {
+                Some(a) => a.requests.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let reply = tokio::select! {
+            () = reload => None,
+            Some(reply) = asked => Some(reply),
             _ = shutdown.changed() => break,
-        }
-        let Some(path) = &path else { continue };
-        match config::load(path, |k| std::env::var(k).ok()) {
+        };
+        let Some(path) = &path else {
+            // Without a file there is nothing to reload; dropping the reply
+            // tells the API so.
+            continue;
+        };
+        let outcome = match config::load(path, |k| std::env::var(k).ok()) {
             Ok(new) => {
                 if let Some(b) = &ctx.broker {
                     b.set_devices(&new);
@@ -218,11 +235,51 @@ pub async fn supervise(
                 adapters.stop(&ctx.health).await;
                 adapters = Adapters::start(&new, &ctx);
                 info!(file = %path.display(), "Configuration reloaded");
+                if let Some(a) = &api {
+                    a.publish(inventory(&new));
+                }
+                ReloadOutcome::Applied {
+                    devices: new.device.len(),
+                    profiles: new.profile_set.names().count(),
+                }
             }
             Err(e) => {
-                error!(problems = %e, "Configuration reload refused; the running devices stay")
+                error!(problems = %e, "Configuration reload refused; the running devices stay");
+                ReloadOutcome::Refused {
+                    problems: problem_lines(&e),
+                }
             }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
         }
     }
     adapters.stop(&ctx.health).await;
+}
+
+/// The devices and profiles of `config`, for the API.
+pub fn inventory(config: &GatewayConfig) -> Inventory {
+    Inventory {
+        devices: config.device.clone(),
+        profiles: config.profile_set.clone(),
+    }
+}
+
+/// Every problem of a refused reload, one line each; profile files by name
+/// only, so the API does not show the server's folders.
+fn problem_lines(e: &config::ConfigError) -> Vec<String> {
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    let file = name(&e.file);
+    e.problems
+        .iter()
+        .map(|p| format!("{file}: {p}"))
+        .chain(
+            e.profile_problems
+                .iter()
+                .map(|p| format!("profile {}: {}", name(&p.file), p.problem)),
+        )
+        .collect()
 }

@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use collector::normalize::ClockPolicy;
 use collector::schema::{self, MigrationReport, SchemaError};
 use collector::{CollectorMetrics, Ingest, Normalizer, Spool, SpoolConfig, Writer, WriterConfig};
+use dashboard_api::devices::DeviceAdmin;
 use dashboard_api::AppState;
 use firmware_adapters::backoff::Backoff;
 use prometheus::Registry;
@@ -108,14 +109,23 @@ pub async fn run(
         broker,
     };
     let adapters = Adapters::start(&config, &ctx);
+    let (admin, reloads) = DeviceAdmin::new(
+        &config.site.tenant_id,
+        crate::adapters::inventory(&config),
+        ctx.status.clone(),
+        config.profiles.dirs.last().cloned(),
+    );
     let supervisor = tokio::spawn(crate::adapters::supervise(
         adapters,
         options.config_path.clone(),
         ctx,
+        Some(reloads),
         intake_stopped.clone(),
     ));
 
-    let mut state = AppState::new(registry, metrics, config.database.is_some()).with_health(health);
+    let mut state = AppState::new(registry, metrics, config.database.is_some())
+        .with_health(health)
+        .with_devices(admin);
     if let Some(core) = api_core(&config)? {
         let bus = ingest.clone();
         state = state

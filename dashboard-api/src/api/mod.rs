@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod devices;
 pub mod fhir;
 pub mod users;
 pub mod vitals;
@@ -60,6 +61,28 @@ impl Fields {
             // characters.
             Some(s) if s.chars().any(char::is_control) => {
                 self.bad(field, "must not contain control characters");
+                String::new()
+            }
+            Some(s) => s,
+        }
+    }
+
+    /// A required text of lines (a file's contents): tabs and line breaks
+    /// allowed, other control characters not.
+    pub(crate) fn text_allowing_lines(&mut self, field: &str, v: Option<String>) -> String {
+        match v {
+            None => {
+                self.bad(field, "is required");
+                String::new()
+            }
+            Some(s)
+                if s.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+            {
+                self.bad(
+                    field,
+                    "must not contain control characters other than line breaks and tabs",
+                );
                 String::new()
             }
             Some(s) => s,

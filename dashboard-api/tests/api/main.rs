@@ -3,6 +3,7 @@
 //! tests skip (or fail under `HEALTHSPHERE_REQUIRE_DB=1`).
 
 mod audit_chain;
+mod devices;
 mod fhir;
 mod live;
 mod matrix;

@@ -1,5 +1,6 @@
 //! A migrated database with two tenants, an API core and its router.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -10,9 +11,13 @@ use dashboard_api::auth::users::{create_tenant, create_user};
 use dashboard_api::config::{ApiSecret, AuthConfig};
 use dashboard_api::core::ApiCore;
 use dashboard_api::db::Pool;
+use dashboard_api::devices::{DeviceAdmin, Inventory, ReloadOutcome};
 use dashboard_api::roles::Role;
 use dashboard_api::tenant::TenantId;
 use dashboard_api::{app, AppState};
+use firmware_adapters::health::HealthRegistry;
+use firmware_adapters::modbus::StatusBoard;
+use firmware_adapters::profile::{DeviceConfig, ProfileSet};
 use healthsphere_tests::TestDb;
 use http_body_util::BodyExt;
 use prometheus::Registry;
@@ -29,6 +34,72 @@ pub(crate) struct Env {
     pub(crate) router: Router,
     /// Publishes on the live bus the router's WebSocket reads.
     pub(crate) live: tokio::sync::broadcast::Sender<collector::LiveBatch>,
+    /// The devices the router's device administration serves.
+    pub(crate) devices: DeviceFixture,
+}
+
+/// The shipped profiles plus a site folder of the test's own, one
+/// configured device (`fridge-01` in `pharmacy`), the health registry and
+/// status board the router reads.
+pub(crate) struct DeviceFixture {
+    pub(crate) site: tempfile::TempDir,
+    pub(crate) health: HealthRegistry,
+    pub(crate) status: StatusBoard,
+}
+
+fn shipped_profiles() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/profiles")
+}
+
+/// Device administration over the shipped profiles and a fresh site folder.
+/// Reload requests are served by the profile loader the gateway uses (the
+/// gateway's own supervisor is tested in gateway/tests/reload_api.rs).
+fn device_admin() -> (DeviceFixture, DeviceAdmin) {
+    let site = tempfile::tempdir().unwrap();
+    let dirs = vec![shipped_profiles(), site.path().to_owned()];
+    let device: DeviceConfig = toml::from_str(
+        "device_id = \"fridge-01\"\nbed_id = \"pharmacy\"\nprofile = \"vaccine-fridge\"\n\
+         [modbus.tcp]\nhost = \"127.0.0.1\"\nport = 1\nunit_id = 1\n",
+    )
+    .unwrap();
+    let inventory = Inventory {
+        devices: vec![device],
+        profiles: ProfileSet::load(&dirs).unwrap(),
+    };
+    let status = StatusBoard::new();
+    let (admin, mut reloads) = DeviceAdmin::new(
+        "st-mary",
+        inventory.clone(),
+        status.clone(),
+        Some(site.path().to_owned()),
+    );
+    tokio::spawn(async move {
+        while let Some(reply) = reloads.requests.recv().await {
+            let outcome = match ProfileSet::load(&dirs) {
+                Ok(profiles) => {
+                    let n = profiles.names().count();
+                    reloads.publish(Inventory {
+                        devices: inventory.devices.clone(),
+                        profiles,
+                    });
+                    ReloadOutcome::Applied {
+                        devices: inventory.devices.len(),
+                        profiles: n,
+                    }
+                }
+                Err(problems) => ReloadOutcome::Refused {
+                    problems: problems.iter().map(ToString::to_string).collect(),
+                },
+            };
+            let _ = reply.send(outcome);
+        }
+    });
+    let fixture = DeviceFixture {
+        site,
+        health: HealthRegistry::default(),
+        status,
+    };
+    (fixture, admin)
 }
 
 pub(crate) fn tenant(s: &str) -> TenantId {
@@ -66,12 +137,16 @@ pub(crate) async fn env(name: &str, config: AuthConfig) -> Option<Env> {
     let metrics = CollectorMetrics::register(&registry).unwrap();
     let (live, _) = tokio::sync::broadcast::channel(1024);
     let source = live.clone();
+    let (devices, admin) = device_admin();
     let state = AppState::new(registry, metrics, true)
         .with_core(Arc::clone(&core))
-        .with_live(Arc::new(move || source.subscribe()));
+        .with_live(Arc::new(move || source.subscribe()))
+        .with_health(devices.health.clone())
+        .with_devices(admin);
     Some(Env {
         router: app(state),
         live,
+        devices,
         db,
         owner,
         core,

@@ -12,8 +12,9 @@
 //! The serial adapters and the HL7 listener put their values without a metric
 //! on the same board, under their protocol code (`hl7:<code>^<system>`...).
 //!
-//! Limitation: nothing consumes the board yet; until the gateway serves it, a
-//! door left open, an alarm bit or an unmapped code shows only in the log.
+//! The gateway's API serves the board at `/api/v1/devices/statuses`.
+//! Limitation: nothing alarms on a status yet; a door left open shows there
+//! and in the log only.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -89,7 +90,7 @@ impl StatusBoard {
     }
 
     /// Records `values` of `device_id`; returns those that changed.
-    pub(crate) fn update(&self, device_id: &str, values: Vec<StatusValue>) -> Vec<StatusValue> {
+    pub fn update(&self, device_id: &str, values: Vec<StatusValue>) -> Vec<StatusValue> {
         self.update_bounded(device_id, values, usize::MAX).0
     }
 
