@@ -122,11 +122,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             config,
             database_url,
         } => {
-            let url = match (database_url, config) {
-                (Some(url), _) => url,
-                (None, Some(file)) => database_url_of(&config::load(&file, env)?, &file)?,
-                (None, None) => unreachable!("clap requires one of them"),
-            };
+            let url = database_url_from(database_url, config)?;
             let report = run::migrate(&url).await.context("migrate the database")?;
             report_migration(&report);
             Ok(())
@@ -138,11 +134,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                     database_url,
                 },
         } => {
-            let url = match (database_url, config) {
-                (Some(url), _) => url,
-                (None, Some(file)) => database_url_of(&config::load(&file, env)?, &file)?,
-                (None, None) => unreachable!("clap requires one of them"),
-            };
+            let url = database_url_from(database_url, config)?;
             let reports = run::verify_audit(&url).await?;
             report_audit(&reports);
             let broken = reports.iter().filter(|r| !r.findings.is_empty()).count();
@@ -181,6 +173,15 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             drop(lines);
             result
         }
+    }
+}
+
+/// The URL given on the command line, or the one of the configuration file.
+fn database_url_from(url: Option<String>, file: Option<PathBuf>) -> anyhow::Result<String> {
+    match (url, file) {
+        (Some(url), _) => Ok(url),
+        (None, Some(file)) => database_url_of(&config::load(&file, env)?, &file),
+        (None, None) => unreachable!("clap requires one of them"),
     }
 }
 
