@@ -174,6 +174,43 @@ pub static ROUTES: &[Route] = &[
         Permission::VitalsRead,
         "vitals.aggregate",
     ),
+    // Patients and admissions (permissions justified in roles::access).
+    route(
+        Method::GET,
+        "/api/v1/patients",
+        Permission::PatientsRead,
+        "patient.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/patients",
+        Permission::PatientsRegister,
+        "patient.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}",
+        Permission::PatientsRead,
+        "patient.read",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/admissions",
+        Permission::PatientsRead,
+        "admission.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/patients/{patient_id}/admissions",
+        Permission::AdmissionsManage,
+        "admission.create",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/admissions/{admission_id}/discharge",
+        Permission::AdmissionsManage,
+        "admission.discharge",
+    ),
 ];
 
 /// The table entry for `method` on the matched `path`, if any.
@@ -222,6 +259,19 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/beds/{bed_id}/vitals/aggregate",
             get(api::vitals::aggregate),
+        )
+        .route(
+            "/api/v1/patients",
+            get(api::patients::list).post(api::patients::create),
+        )
+        .route("/api/v1/patients/{patient_id}", get(api::patients::get))
+        .route(
+            "/api/v1/patients/{patient_id}/admissions",
+            get(api::patients::list_admissions).post(api::patients::admit),
+        )
+        .route(
+            "/api/v1/admissions/{admission_id}/discharge",
+            post(api::patients::discharge),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .fallback(|| async { ApiError::no_such_route() })

@@ -6,6 +6,7 @@ mod audit_chain;
 mod fhir;
 mod live;
 mod matrix;
+mod patients;
 mod schemathesis;
 mod sessions;
 mod support;

@@ -24,7 +24,9 @@ async fn every_route_for_every_role_follows_the_matrix() {
             let uri = route
                 .path
                 .replace("{bed_id}", "bed-1")
-                .replace("{user_id}", &"0".repeat(32));
+                .replace("{user_id}", &"0".repeat(32))
+                .replace("{patient_id}", &"0".repeat(32))
+                .replace("{admission_id}", &"0".repeat(32));
             let body = (route.method == Method::POST).then(|| json!({}));
             let (status, b) = env
                 .call(route.method.clone(), &uri, Some(&token), body)
@@ -66,7 +68,9 @@ async fn every_route_for_every_role_follows_the_matrix() {
         let uri = route
             .path
             .replace("{bed_id}", "bed-1")
-            .replace("{user_id}", &"0".repeat(32));
+            .replace("{user_id}", &"0".repeat(32))
+            .replace("{patient_id}", &"0".repeat(32))
+            .replace("{admission_id}", &"0".repeat(32));
         let body = (route.method == Method::POST).then(|| json!({}));
         let (status, b) = env.call(route.method.clone(), &uri, None, body).await;
         if route.permission == Permission::Public {
