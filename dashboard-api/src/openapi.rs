@@ -59,6 +59,19 @@ type Operation = (&'static str, Vec<Value>, Option<Value>, (String, Value));
 
 /// What the handler of `route` takes and returns on success.
 fn operation(route: &Route) -> Option<Operation> {
+    // A patient's vitals take what a bed's take, with the patient in the path.
+    if let Some(rest) = route
+        .path
+        .strip_prefix("/api/v1/patients/{patient_id}/vitals")
+    {
+        let bed_path = format!("/api/v1/beds/{{bed_id}}/vitals{rest}");
+        let bed = ROUTES
+            .iter()
+            .find(|r| r.method == route.method && r.path == bed_path)?;
+        let (summary, mut params, body, success) = operation(bed)?;
+        params[0] = path("patient_id", USER_ID);
+        return Some((summary, params, body, success));
+    }
     let time = || json!({"type": "string", "format": "date-time"});
     let range = || {
         vec![

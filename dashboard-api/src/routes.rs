@@ -206,6 +206,24 @@ pub static ROUTES: &[Route] = &[
         "admission.create",
     ),
     route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/vitals/latest",
+        Permission::VitalsRead,
+        "patient.vitals.latest",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/vitals",
+        Permission::VitalsRead,
+        "patient.vitals.range",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/vitals/aggregate",
+        Permission::VitalsRead,
+        "patient.vitals.aggregate",
+    ),
+    route(
         Method::POST,
         "/api/v1/admissions/{admission_id}/discharge",
         Permission::AdmissionsManage,
@@ -268,6 +286,18 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/patients/{patient_id}/admissions",
             get(api::patients::list_admissions).post(api::patients::admit),
+        )
+        .route(
+            "/api/v1/patients/{patient_id}/vitals/latest",
+            get(api::vitals::patient_latest),
+        )
+        .route(
+            "/api/v1/patients/{patient_id}/vitals",
+            get(api::vitals::patient_range),
+        )
+        .route(
+            "/api/v1/patients/{patient_id}/vitals/aggregate",
+            get(api::vitals::patient_aggregate),
         )
         .route(
             "/api/v1/admissions/{admission_id}/discharge",

@@ -231,3 +231,162 @@ async fn patients_are_sealed_audited_admitted_and_discharged() {
     assert_eq!(b[0]["bed_id"], "bed-7");
     env.done().await;
 }
+
+/// Registers a patient as `token` and returns their id.
+async fn register(env: &crate::support::Env, token: &str, mrn: &str) -> String {
+    let (status, p) = env
+        .call(
+            Method::POST,
+            "/api/v1/patients",
+            Some(token),
+            Some(json!({"mrn": mrn, "name": "Pat", "birth_date": "1970-01-01"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    p["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_patients_vitals_are_the_beds_samples_within_their_admissions() {
+    let Some(env) = env("patient_vitals", cheap_config()).await else {
+        return;
+    };
+    // One sample a minute from 10:00 to 10:59 on bed-1 and bed-2, and on
+    // st-john's bed-1.
+    env.owner
+        .batch_execute(
+            "INSERT INTO vitals (time, received_at, tenant_id, bed_id, device_id, metric, value)
+             SELECT t, t, tenant, bed, 'mon', 'heart_rate', extract(minute FROM t)
+             FROM generate_series('2026-11-30 10:00Z'::timestamptz, '2026-11-30 10:59Z', '1 minute') AS t,
+                  (VALUES ('st-mary', 'bed-1'), ('st-mary', 'bed-2'), ('st-john', 'bed-1')) AS b(tenant, bed)",
+        )
+        .await
+        .unwrap();
+    env.user("st-mary", "nurse", &[Role::Nurse]).await;
+    env.user("st-mary", "desk", &[Role::FrontDesk]).await;
+    let nurse = env.login("st-mary", "nurse").await;
+    let desk = env.login("st-mary", "desk").await;
+    let id = register(&env, &nurse, "MRN-1").await;
+
+    // Admitted late to bed-1 at 10:10, moved to bed-2 at 10:30, still there.
+    let adm = format!("/api/v1/patients/{id}/admissions");
+    let (_, a) = env
+        .call(
+            Method::POST,
+            &adm,
+            Some(&nurse),
+            Some(json!({"bed_id": "bed-1", "admitted_at": "2026-11-30T10:10:00Z"})),
+        )
+        .await;
+    let discharge = format!("/api/v1/admissions/{}/discharge", a["id"].as_str().unwrap());
+    let (status, _) = env
+        .call(
+            Method::POST,
+            &discharge,
+            Some(&nurse),
+            Some(json!({"discharged_at": "2026-11-30T10:20:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = env
+        .call(
+            Method::POST,
+            &adm,
+            Some(&nurse),
+            Some(json!({"bed_id": "bed-2", "admitted_at": "2026-11-30T10:30:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let range = "from=2026-11-30T10:00:00Z&to=2026-11-30T11:00:00Z";
+    let (status, page) = env
+        .call(
+            Method::GET,
+            &format!("/api/v1/patients/{id}/vitals?{range}"),
+            Some(&nurse),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let minutes: Vec<f64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["value"].as_f64().unwrap())
+        .collect();
+    let expected: Vec<f64> = (10..20).chain(30..60).map(f64::from).collect();
+    assert_eq!(
+        minutes, expected,
+        "bed-1 10:10-10:20, then bed-2 from 10:30"
+    );
+
+    let (_, buckets) = env
+        .call(
+            Method::GET,
+            &format!("/api/v1/patients/{id}/vitals/aggregate?{range}&bucket_secs=1800"),
+            Some(&nurse),
+            None,
+        )
+        .await;
+    let counts: Vec<(f64, i64)> = buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["min"].as_f64().unwrap(), b["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(counts, [(10.0, 10), (30.0, 30)]);
+
+    // Now: bed-1 (left) has a newer sample than bed-2 (current); the
+    // patient's latest is bed-2's.
+    env.owner
+        .batch_execute(
+            "INSERT INTO vitals (time, received_at, tenant_id, bed_id, device_id, metric, value)
+             VALUES (now() - interval '2 minutes', now(), 'st-mary', 'bed-2', 'mon', 'heart_rate', 61),
+                    (now() - interval '1 minute', now(), 'st-mary', 'bed-1', 'mon', 'heart_rate', 99)",
+        )
+        .await
+        .unwrap();
+    let (status, latest) = env
+        .call(
+            Method::GET,
+            &format!("/api/v1/patients/{id}/vitals/latest"),
+            Some(&nurse),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{latest}");
+    assert_eq!(latest.as_array().unwrap().len(), 1, "{latest}");
+    assert_eq!(latest[0]["value"], 61.0);
+
+    // Reads are audited against the patient; front desk may not read vitals;
+    // an unknown patient is 404.
+    let audited: i64 = env
+        .owner
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE patient_id = $1 AND event LIKE 'vitals.%'",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 3);
+    let (status, _) = env
+        .call(
+            Method::GET,
+            &format!("/api/v1/patients/{id}/vitals?{range}"),
+            Some(&desk),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = env
+        .call(
+            Method::GET,
+            &format!("/api/v1/patients/{}/vitals?{range}", "0".repeat(32)),
+            Some(&nurse),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    env.done().await;
+}
