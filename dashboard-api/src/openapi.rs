@@ -163,9 +163,10 @@ fn operation(route: &Route) -> Option<Operation> {
             ok("200", "application/fhir+json", r("Bundle")),
         ),
         ("GET", "/fhir/R4/Observation") => (
-            "Search vital-sign Observations",
+            "Search vital-sign Observations (by bed or by patient, one required)",
             vec![
-                query("bed", json!({"type": "string", "pattern": BED}), true),
+                query("bed", json!({"type": "string", "pattern": BED}), false),
+                query("patient", string(), false),
                 query("code", string(), false),
                 query("date", string(), false),
                 query(
@@ -176,6 +177,17 @@ fn operation(route: &Route) -> Option<Operation> {
             ],
             None,
             ok("200", "application/fhir+json", r("Bundle")),
+        ),
+        ("GET", "/fhir/R4/Observation/{observation_id}") => (
+            "Read a vital-sign Observation by its stable id",
+            vec![path("observation_id", "^[A-Za-z0-9.-]{1,64}$")],
+            None,
+            ok(
+                "200",
+                "application/fhir+json",
+                json!({"type": "object", "required": ["resourceType", "id"],
+                       "properties": {"resourceType": {"const": "Observation"}, "id": string()}}),
+            ),
         ),
         ("GET", "/api/v1/users") => (
             "List users",
@@ -377,7 +389,10 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     if route.path.starts_with("/api/v1/users") || route.path.contains("totp") {
         s.push("409");
     }
-    if route.path.contains("{patient_id}") || route.path.contains("{admission_id}") {
+    if route.path.contains("{patient_id}")
+        || route.path.contains("{admission_id}")
+        || route.path.contains("{observation_id}")
+    {
         s.push("404");
     }
     let patients =

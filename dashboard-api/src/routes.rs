@@ -224,6 +224,12 @@ pub static ROUTES: &[Route] = &[
         "patient.vitals.aggregate",
     ),
     route(
+        Method::GET,
+        "/fhir/R4/Observation/{observation_id}",
+        Permission::VitalsRead,
+        "fhir.observation.read",
+    ),
+    route(
         Method::POST,
         "/api/v1/admissions/{admission_id}/discharge",
         Permission::AdmissionsManage,
@@ -257,6 +263,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/audit", get(api::audit::list))
         .route("/api/v1/audit/fhir", get(api::audit::fhir))
         .route("/fhir/R4/Observation", get(api::fhir::search))
+        .route(
+            "/fhir/R4/Observation/{observation_id}",
+            get(api::fhir::read),
+        )
         .route("/api/v1/live", get(crate::live::live))
         .route(
             "/api/v1/users",

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod fhir;
+mod observation_id;
 pub mod patients;
 pub mod users;
 pub mod vitals;

@@ -82,6 +82,14 @@ impl Scope {
         }
     }
 
+    /// `bed` or `patient`: the audit entity type and the FHIR parameter.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Bed(_) => "bed",
+            Self::Patient(_) => "patient",
+        }
+    }
+
     /// The `$1` of [`Self::spans_cte`].
     pub(crate) fn key(&self) -> &str {
         match self {

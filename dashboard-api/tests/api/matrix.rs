@@ -32,7 +32,8 @@ async fn every_route_for_every_role_follows_the_matrix() {
                 .replace("{bed_id}", "bed-1")
                 .replace("{user_id}", &"0".repeat(32))
                 .replace("{patient_id}", &"0".repeat(32))
-                .replace("{admission_id}", &"0".repeat(32));
+                .replace("{admission_id}", &"0".repeat(32))
+                .replace("{observation_id}", "heart-rate.1.0123456789abcdef");
             let body = (route.method == Method::POST).then(|| json!({}));
             let (status, b) = env
                 .call(route.method.clone(), &uri, Some(&token), body)
@@ -76,7 +77,8 @@ async fn every_route_for_every_role_follows_the_matrix() {
             .replace("{bed_id}", "bed-1")
             .replace("{user_id}", &"0".repeat(32))
             .replace("{patient_id}", &"0".repeat(32))
-            .replace("{admission_id}", &"0".repeat(32));
+            .replace("{admission_id}", &"0".repeat(32))
+            .replace("{observation_id}", "heart-rate.1.0123456789abcdef");
         let body = (route.method == Method::POST).then(|| json!({}));
         let (status, b) = env.call(route.method.clone(), &uri, None, body).await;
         if route.permission == Permission::Public {
