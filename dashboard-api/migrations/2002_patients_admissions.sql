@@ -33,6 +33,10 @@ CREATE TABLE admissions (
     tenant_id     text COLLATE "C" NOT NULL REFERENCES tenants (id),
     patient_id    text COLLATE "C" NOT NULL REFERENCES patients (id),
     bed_id        text COLLATE "C" NOT NULL,
+    -- The ward (point of care, as in HL7 PV1-3) the bed belongs to, when
+    -- given: live subscriptions by ward follow the beds of the patients
+    -- currently admitted to it.
+    ward_id       text COLLATE "C",
     admitted_at   timestamptz NOT NULL,
     discharged_at timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -47,6 +51,7 @@ CREATE TABLE admissions (
     )
 );
 CREATE INDEX admissions_patient ON admissions (tenant_id, patient_id, admitted_at);
+CREATE INDEX admissions_open_ward ON admissions (tenant_id, ward_id) WHERE discharged_at IS NULL;
 
 DO $$
 DECLARE

@@ -41,6 +41,7 @@ pub mod core;
 pub mod db;
 pub mod http;
 pub mod live;
+mod live_subs;
 pub mod openapi;
 pub mod problem;
 pub mod roles;

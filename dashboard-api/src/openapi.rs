@@ -514,10 +514,10 @@ fn schemas() -> Value {
             "name": {"type": "string", "minLength": 1, "maxLength": 200},
             "birth_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}),
             &["mrn", "name", "birth_date"]),
-        "Admission": object(json!({"id": string(), "patient_id": string(), "bed_id": string(),
+        "Admission": object(json!({"id": string(), "patient_id": string(), "bed_id": string(), "ward_id": string(),
             "admitted_at": string(), "discharged_at": string()}),
             &["id", "patient_id", "bed_id", "admitted_at"]),
-        "NewAdmission": object(json!({"bed_id": {"type": "string", "pattern": BED},
+        "NewAdmission": object(json!({"bed_id": {"type": "string", "pattern": BED}, "ward_id": {"type": "string", "pattern": BED},
             "admitted_at": {"type": "string", "format": "date-time"}}), &["bed_id"]),
         "Discharge": object(json!({"discharged_at": {"type": "string", "format": "date-time"}}), &[]),
     })

@@ -288,13 +288,15 @@ pub struct Admission {
     id: String,
     patient_id: String,
     bed_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ward_id: Option<String>,
     admitted_at: String,
     /// Absent while the patient is in the bed.
     #[serde(skip_serializing_if = "Option::is_none")]
     discharged_at: Option<String>,
 }
 
-const ADMISSION_COLUMNS: &str = "id, patient_id, bed_id, admitted_at, discharged_at";
+const ADMISSION_COLUMNS: &str = "id, patient_id, bed_id, admitted_at, discharged_at, ward_id";
 
 fn admission(r: &Row) -> Admission {
     Admission {
@@ -303,6 +305,7 @@ fn admission(r: &Row) -> Admission {
         bed_id: r.get(2),
         admitted_at: rfc3339(r.get(3)),
         discharged_at: r.get::<_, Option<SystemTime>>(4).map(rfc3339),
+        ward_id: r.get(5),
     }
 }
 
@@ -331,6 +334,8 @@ fn when(f: &mut Fields, field: &str, v: Option<String>) -> SystemTime {
 #[serde(deny_unknown_fields)]
 pub struct NewAdmission {
     bed_id: Option<String>,
+    /// The ward of the bed, optional.
+    ward_id: Option<String>,
     /// RFC 3339; now when absent. May lie in the past: a late admission
     /// claims the bed's samples from then on.
     admitted_at: Option<String>,
@@ -361,6 +366,16 @@ pub async fn admit(
             "must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",
         );
     }
+    if body
+        .ward_id
+        .as_deref()
+        .is_some_and(|w| !super::is_identifier(w))
+    {
+        f.bad(
+            "ward_id",
+            "must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",
+        );
+    }
     let at = when(&mut f, "admitted_at", body.admitted_at);
     f.finish()?;
     let core = core(&state)?;
@@ -371,10 +386,17 @@ pub async fn admit(
     let row = tx
         .query_one(
             &format!(
-                "INSERT INTO admissions (id, tenant_id, patient_id, bed_id, admitted_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING {ADMISSION_COLUMNS}"
+                "INSERT INTO admissions (id, tenant_id, patient_id, bed_id, admitted_at, ward_id)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ADMISSION_COLUMNS}"
             ),
-            &[&id, &who.tenant.as_str(), &patient_id, &bed_id, &at],
+            &[
+                &id,
+                &who.tenant.as_str(),
+                &patient_id,
+                &bed_id,
+                &at,
+                &body.ward_id,
+            ],
         )
         .await
         .map_err(|e| {
