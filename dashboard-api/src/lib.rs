@@ -31,6 +31,10 @@
 //! - [`roles`]: roles and the permission matrix.
 //! - [`audit`]: the hash-chained audit log and its verification.
 //! - [`problem`]: RFC 9457 error bodies.
+//! - [`api`]: the handlers by area; patients and admissions in
+//!   `api::patients`, vitals by bed or patient in `api::vitals`.
+//! - [`live`]: the WebSocket of live events; `live_subs` resolves its
+//!   patient and ward subscriptions through admissions.
 
 pub mod api;
 pub mod audit;

@@ -9,7 +9,7 @@
 //! "samples": [...]}` for its tenant's followed beds, never another
 //! tenant's; `patient` is present when a patient or ward subscription
 //! resolved the bed's current patient. Patients and wards are resolved
-//! through current admissions (see [`crate::live_subs`]). Every subscription
+//! through current admissions (see the `live_subs` module). Every subscription
 //! is audited, naming each patient whose data it opens.
 //!
 //! A slow client never slows the gateway: each connection has its own queue

@@ -17,11 +17,11 @@
 //! By patient, the samples are those of the beds the patient was admitted to
 //! within each admission (see [`super::vitals`]), the subject is
 //! `Patient/<id>`, and `meta.profile` declares the vital-signs profiles the
-//! metric has ([`super::observation_id::profiles`]). A read by id names the
+//! metric has (`observation_id::profiles`). A read by id names the
 //! admitted patient as subject in the same way. By bed, and for a sample no
 //! admission covers, the subject is the bed by identifier and no profile is
 //! declared, since the vital-signs profile requires a Patient subject. Ids
-//! are stable and reversible: see [`super::observation_id`].
+//! are stable and reversible: see the `observation_id` module.
 
 use std::time::SystemTime;
 
