@@ -32,6 +32,7 @@ use axum::{Extension, Json};
 use firmware_adapters::vocab::Metric;
 use serde_json::{json, Value};
 
+pub use super::observation_id::Source;
 use super::vitals::Scope;
 use super::{core, observation_id, Fields};
 use crate::audit::Action;
@@ -177,8 +178,7 @@ fn percent_decode(s: &str) -> String {
 
 /// One sample as an Observation; `patient` is the admitted patient, if any.
 pub fn observation(
-    bed: &str,
-    device: &str,
+    src: Source<'_>,
     metric: Metric,
     time: SystemTime,
     value: f64,
@@ -200,15 +200,15 @@ pub fn observation(
     coding.push(json!({"system": MDC, "code": info.mdc_code.to_string(), "display": info.mdc_ref}));
     let mut obs = json!({
         "resourceType": "Observation",
-        "id": observation_id::encode(bed, device, metric, time),
+        "id": observation_id::encode(src, metric, time),
         "status": "final",
         "category": [{"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/observation-category",
             "code": "vital-signs", "display": "Vital Signs"}]}],
         "code": {"coding": coding, "text": info.name},
-        "subject": {"identifier": {"system": "urn:healthsphere:bed", "value": bed}, "display": format!("bed {bed}")},
+        "subject": {"identifier": {"system": "urn:healthsphere:bed", "value": src.bed}, "display": format!("bed {}", src.bed)},
         "effectiveDateTime": when,
-        "device": {"identifier": {"system": "urn:healthsphere:device", "value": device}},
+        "device": {"identifier": {"system": "urn:healthsphere:device", "value": src.device}},
         "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
     });
     if let Some(p) = patient {
@@ -267,7 +267,12 @@ pub async fn search(
         let time: SystemTime = r.get(2);
         let device: String = r.get(3);
         let bed: String = r.get(5);
-        let obs = observation(&bed, &device, m, time, r.get(1), r.get(4), patient);
+        let src = Source {
+            tenant: who.tenant.as_str(),
+            bed: &bed,
+            device: &device,
+        };
+        let obs = observation(src, m, time, r.get(1), r.get(4), patient);
         entries.push(json!({"fullUrl": format!("urn:uuid:{}", uuid_like(&obs["id"])), "resource": obs, "search": {"mode": "match"}}));
         last = Some(time);
     }
@@ -318,7 +323,14 @@ pub async fn read(
         .map_err(query("read an observation"))?;
     let row = rows
         .iter()
-        .find(|r| observation_id::source_hash(r.get(0), r.get(1)) == key.source)
+        .find(|r| {
+            let src = Source {
+                tenant: who.tenant.as_str(),
+                bed: r.get(0),
+                device: r.get(1),
+            };
+            observation_id::source_hash(src) == key.source
+        })
         .ok_or_else(ApiError::not_found)?;
     let bed: String = row.get(0);
     let patient: Option<String> = tx
@@ -330,9 +342,13 @@ pub async fn read(
         .await
         .map_err(query("find the admission of an observation"))?
         .map(|r| r.get(0));
+    let src = Source {
+        tenant: who.tenant.as_str(),
+        bed: &bed,
+        device: row.get(1),
+    };
     let obs = observation(
-        &bed,
-        row.get(1),
+        src,
         key.metric,
         key.time,
         row.get(2),

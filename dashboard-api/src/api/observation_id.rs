@@ -5,16 +5,18 @@
 //! (the collector's unique key). Its Observation id is
 //! `<metric>.<micros>.<key>`: the metric name with `_` written `-`, the
 //! sample time in microseconds since the Unix epoch, and the first 8 bytes of
-//! SHA-256 over `bed NUL device` in hex. For example
+//! SHA-256 over `tenant NUL bed NUL device` in hex (so equal bed and device
+//! names at two sites give different ids). For example
 //! `heart-rate.1764496800123456.3f0c9a1e5b7d2c44`. At most 19 + 1 + 16 + 1 +
 //! 16 = 53 characters of FHIR's id alphabet `[A-Za-z0-9-.]{1,64}`.
 //!
 //! Reading by id finds the samples of that metric at that instant (the
 //! hypertable's time index) and keeps the one whose bed and device hash to
-//! the key. Limits: the tenant is not in the id (row-level security scopes
-//! the lookup); two pairs of bed and device of one tenant whose hashes share
-//! 64 bits with a sample of the same metric at the same microsecond would
-//! collide, and the first found would be served.
+//! the key. Row-level security scopes the lookup to the caller's site, and
+//! the tenant in the hash makes another site's id name nothing here. Limit:
+//! two pairs of bed and device of one site whose hashes share 64 bits, with
+//! samples of the same metric at the same microsecond, would collide, and
+//! the first found would be served.
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,19 +35,30 @@ pub(crate) struct ObservationKey {
     pub(crate) source: String,
 }
 
-/// The hash of bed and device in an id.
-pub(crate) fn source_hash(bed: &str, device: &str) -> String {
-    let key = format!("{bed}\u{0}{device}");
+/// Where a sample comes from: the parts of its key besides metric and time.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The site.
+    pub tenant: &'a str,
+    /// The bed.
+    pub bed: &'a str,
+    /// The device.
+    pub device: &'a str,
+}
+
+/// The hash of site, bed and device in an id.
+pub(crate) fn source_hash(src: Source<'_>) -> String {
+    let key = format!("{}\u{0}{}\u{0}{}", src.tenant, src.bed, src.device);
     hex(&digest::digest(&digest::SHA256, key.as_bytes()).as_ref()[..8])
 }
 
 /// The id of a sample.
-pub(crate) fn encode(bed: &str, device: &str, metric: Metric, time: SystemTime) -> String {
+pub(crate) fn encode(src: Source<'_>, metric: Metric, time: SystemTime) -> String {
     let micros = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros());
     format!(
         "{}.{micros}.{}",
         metric.name().replace('_', "-"),
-        source_hash(bed, device)
+        source_hash(src)
     )
 }
 
@@ -102,21 +115,31 @@ pub(crate) fn profiles(metric: Metric) -> &'static [&'static str] {
 mod tests {
     use super::*;
 
+    fn src<'a>(tenant: &'a str, bed: &'a str, device: &'a str) -> Source<'a> {
+        Source {
+            tenant,
+            bed,
+            device,
+        }
+    }
+
     #[test]
     fn ids_round_trip_and_fit_the_fhir_alphabet() {
         let t = UNIX_EPOCH + Duration::from_micros(1_764_496_800_123_456);
         for metric in Metric::ALL {
-            let id = encode("bed-1", "mon-1", metric, t);
+            let id = encode(src("st-mary", "bed-1", "mon-1"), metric, t);
             assert!(id.len() <= 64, "{id}");
             assert!(id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
             let key = decode(&id).unwrap();
             assert_eq!((key.metric, key.time), (metric, t));
-            assert_eq!(key.source, source_hash("bed-1", "mon-1"));
+            assert_eq!(key.source, source_hash(src("st-mary", "bed-1", "mon-1")));
         }
-        assert_ne!(source_hash("bed-1", "mon-1"), source_hash("bed-1", "mon-2"));
-        assert_ne!(source_hash("a", "bc"), source_hash("ab", "c"));
+        let h = |t, b, d| source_hash(src(t, b, d));
+        assert_ne!(h("t", "bed-1", "mon-1"), h("t", "bed-1", "mon-2"));
+        assert_ne!(h("t", "a", "bc"), h("t", "ab", "c"));
+        assert_ne!(h("st-mary", "b", "d"), h("st-john", "b", "d"));
     }
 
     #[test]

@@ -390,3 +390,115 @@ async fn a_patients_vitals_are_the_beds_samples_within_their_admissions() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     env.done().await;
 }
+
+#[tokio::test]
+async fn another_sites_patients_and_their_vitals_are_out_of_reach() {
+    let Some(env) = env("patient_tenancy", cheap_config()).await else {
+        return;
+    };
+    env.owner
+        .batch_execute(
+            "INSERT INTO vitals (time, received_at, tenant_id, bed_id, device_id, metric, value)
+             VALUES (now() - interval '1 minute', now(), 'st-mary', 'bed-1', 'mon', 'heart_rate', 72),
+                    (now() - interval '1 minute', now(), 'st-john', 'bed-1', 'mon', 'heart_rate', 140)",
+        )
+        .await
+        .unwrap();
+    env.user("st-mary", "ann", &[Role::Nurse]).await;
+    env.user("st-john", "jo", &[Role::Nurse]).await;
+    let ann = env.login("st-mary", "ann").await;
+    let jo = env.login("st-john", "jo").await;
+    let mary_patient = register(&env, &ann, "M-1").await;
+    let john_patient = register(&env, &jo, "J-1").await;
+    // Both sites admit to a bed called bed-1: no conflict across sites.
+    for (token, id) in [(&ann, &mary_patient), (&jo, &john_patient)] {
+        let (status, b) = env
+            .call(
+                Method::POST,
+                &format!("/api/v1/patients/{id}/admissions"),
+                Some(token),
+                Some(json!({"bed_id": "bed-1", "admitted_at": "2026-01-01T00:00:00Z"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{b}");
+    }
+    // Each site's patient has only that site's bed-1 samples.
+    let (_, latest) = env
+        .call(
+            Method::GET,
+            &format!("/api/v1/patients/{john_patient}/vitals/latest"),
+            Some(&jo),
+            None,
+        )
+        .await;
+    assert_eq!(latest[0]["value"], 140.0, "{latest}");
+    assert_eq!(latest.as_array().unwrap().len(), 1);
+
+    // St John's nurse, crafting St Mary's identifiers, gets nothing.
+    for uri in [
+        format!("/api/v1/patients/{mary_patient}"),
+        format!("/api/v1/patients/{mary_patient}/admissions"),
+        format!("/api/v1/patients/{mary_patient}/vitals/latest"),
+    ] {
+        let (status, _) = env.call(Method::GET, &uri, Some(&jo), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let (_, list) = env
+        .call(Method::GET, "/api/v1/patients?mrn=M-1", Some(&jo), None)
+        .await;
+    assert_eq!(list["items"], json!([]));
+    let (status, bundle) = env
+        .call(
+            Method::GET,
+            &format!("/fhir/R4/Observation?patient={mary_patient}"),
+            Some(&jo),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bundle["entry"], json!([]));
+    let (_, mary_bundle) = env
+        .call(
+            Method::GET,
+            &format!("/fhir/R4/Observation?patient={mary_patient}"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    let obs_id = mary_bundle["entry"][0]["resource"]["id"].as_str().unwrap();
+    let (status, _) = env
+        .call(
+            Method::GET,
+            &format!("/fhir/R4/Observation/{obs_id}"),
+            Some(&jo),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an observation id of St Mary"
+    );
+
+    // Under the API role with St John's tenant, a query without WHERE sees
+    // only St John's patients and admissions.
+    let mut conn = env.core.pool.get().await.unwrap();
+    let tx = dashboard_api::db::begin_tenant(conn.client(), &crate::support::tenant("st-john"))
+        .await
+        .unwrap();
+    for table in ["patients", "admissions"] {
+        let ids: Vec<String> = tx
+            .query(&format!("SELECT DISTINCT tenant_id FROM {table}"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(ids, ["st-john"], "{table}");
+    }
+    // And cannot remove a patient (no DELETE grant).
+    assert!(tx.execute("DELETE FROM patients", &[]).await.is_err());
+    drop(tx);
+    drop(conn);
+    env.done().await;
+}
