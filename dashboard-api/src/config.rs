@@ -6,8 +6,10 @@ use serde::Deserialize;
 use crate::roles::Role;
 
 /// The environment variable holding the API secret: at least 32 random bytes,
-/// base64 (standard alphabet). The token signing key and the key sealing TOTP
-/// secrets are derived from it; it never appears in files or logs.
+/// base64 (standard alphabet). The token signing key, the key sealing TOTP
+/// secrets, and the keys sealing and hashing patients' identifiers are
+/// derived from it; it never appears in files or logs. Replacing it makes
+/// sealed TOTP secrets and patient fields unreadable.
 /// Generate one with `head -c 32 /dev/urandom | base64`.
 pub const API_SECRET_ENV: &str = "HEALTHSPHERE_API_SECRET";
 

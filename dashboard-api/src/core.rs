@@ -28,6 +28,8 @@ pub struct ApiCore {
     /// The random source for salts, tokens and secrets.
     pub rng: SystemRandom,
     seal: SealKey,
+    phi: SealKey,
+    mrn_lookup: ring::hmac::Key,
     throttles: Mutex<Throttles>,
     audit_writer: std::sync::OnceLock<crate::audit_writer::AuditWriter>,
 }
@@ -39,8 +41,54 @@ struct Throttles {
     requests: RateLimiter,
 }
 
-/// The AES-256-GCM key that seals TOTP secrets at rest.
+/// An AES-256-GCM key that seals secrets (TOTP) or protected health
+/// information at rest.
 struct SealKey(LessSafeKey);
+
+impl SealKey {
+    fn new(key: &[u8; 32]) -> Result<Self, CoreError> {
+        UnboundKey::new(&AES_256_GCM, key)
+            .map(|k| Self(LessSafeKey::new(k)))
+            .map_err(|_| CoreError::Config {
+                key: "secret",
+                message: "unusable",
+            })
+    }
+
+    /// A fresh 96-bit nonce, then the ciphertext and tag; `context` is bound
+    /// as associated data.
+    fn seal(
+        &self,
+        rng: &SystemRandom,
+        plain: &[u8],
+        context: &str,
+    ) -> Result<Vec<u8>, ring::error::Unspecified> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce)?;
+        let mut data = plain.to_vec();
+        self.0.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(context.as_bytes()),
+            &mut data,
+        )?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(out)
+    }
+
+    fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, ring::error::Unspecified> {
+        if sealed.len() < NONCE_LEN + aead::AES_256_GCM.tag_len() {
+            return Err(ring::error::Unspecified);
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)?;
+        let mut data = rest.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)?;
+        Ok(plain.to_vec())
+    }
+}
 
 impl std::fmt::Debug for SealKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,6 +116,11 @@ pub enum CoreError {
 /// RFC 5869, with SHA-256).
 const JWT_KEY_INFO: &[u8] = b"healthsphere api access-token hs256";
 const SEAL_KEY_INFO: &[u8] = b"healthsphere api totp-seal aes256gcm";
+/// Seals patients' identifiers and demographics. Limit: derived from the
+/// API secret, so replacing that secret makes stored PHI unreadable; there
+/// is no re-encryption tool yet.
+const PHI_KEY_INFO: &[u8] = b"healthsphere api phi-seal aes256gcm";
+const MRN_LOOKUP_INFO: &[u8] = b"healthsphere api mrn-lookup hmac-sha256";
 
 fn derive(secret: &ApiSecret, info: &[u8]) -> [u8; 32] {
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"healthsphere").extract(secret.bytes());
@@ -95,12 +148,10 @@ impl ApiCore {
                 key: "secret",
                 message: "too short",
             })?;
-        let seal = UnboundKey::new(&AES_256_GCM, &derive(secret, SEAL_KEY_INFO))
-            .map(LessSafeKey::new)
-            .map_err(|_| CoreError::Config {
-                key: "secret",
-                message: "unusable",
-            })?;
+        let seal = SealKey::new(&derive(secret, SEAL_KEY_INFO))?;
+        let phi = SealKey::new(&derive(secret, PHI_KEY_INFO))?;
+        let mrn_lookup =
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &derive(secret, MRN_LOOKUP_INFO));
         let passwords = Passwords::new(config.password_memory_kib, config.password_iterations)?;
         let window = Duration::from_secs(config.throttle_window_secs);
         let throttles = Throttles {
@@ -123,7 +174,9 @@ impl ApiCore {
             jwt,
             passwords,
             rng: SystemRandom::new(),
-            seal: SealKey(seal),
+            seal,
+            phi,
+            mrn_lookup,
             throttles: Mutex::new(throttles),
             audit_writer: std::sync::OnceLock::new(),
         })
@@ -217,17 +270,7 @@ impl ApiCore {
     ///
     /// When the random source fails.
     pub fn seal(&self, plain: &[u8], context: &str) -> Result<Vec<u8>, ring::error::Unspecified> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce)?;
-        let mut data = plain.to_vec();
-        self.seal.0.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(context.as_bytes()),
-            &mut data,
-        )?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        Ok(out)
+        self.seal.seal(&self.rng, plain, context)
     }
 
     /// Opens what [`Self::seal`] produced for the same `context`.
@@ -237,17 +280,48 @@ impl ApiCore {
     /// When the data was altered, sealed for another context or under
     /// another secret.
     pub fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, ring::error::Unspecified> {
-        if sealed.len() < NONCE_LEN + aead::AES_256_GCM.tag_len() {
-            return Err(ring::error::Unspecified);
-        }
-        let (nonce, rest) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce)?;
-        let mut data = rest.to_vec();
-        let plain = self
-            .seal
-            .0
-            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)?;
-        Ok(plain.to_vec())
+        self.seal.open(sealed, context)
+    }
+
+    /// Seals one field of protected health information under the PHI key
+    /// (independent of the TOTP key). `context` names the record and the
+    /// field (for example `patient:<id>:name`), so a ciphertext moved to
+    /// another row or field does not open.
+    ///
+    /// # Errors
+    ///
+    /// When the random source fails.
+    pub fn seal_phi(
+        &self,
+        plain: &[u8],
+        context: &str,
+    ) -> Result<Vec<u8>, ring::error::Unspecified> {
+        self.phi.seal(&self.rng, plain, context)
+    }
+
+    /// Opens what [`Self::seal_phi`] produced for the same `context`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::open`].
+    pub fn open_phi(
+        &self,
+        sealed: &[u8],
+        context: &str,
+    ) -> Result<Vec<u8>, ring::error::Unspecified> {
+        self.phi.open(sealed, context)
+    }
+
+    /// The lookup hash of a medical record number: HMAC-SHA256 under its own
+    /// derived key over the tenant, a 0 byte and the MRN. Deterministic, so
+    /// equal MRNs of a tenant collide (the uniqueness check and lookup rely
+    /// on it); useless without the key.
+    pub fn mrn_hash(&self, tenant: &crate::tenant::TenantId, mrn: &str) -> Vec<u8> {
+        let mut ctx = ring::hmac::Context::with_key(&self.mrn_lookup);
+        ctx.update(tenant.as_str().as_bytes());
+        ctx.update(&[0]);
+        ctx.update(mrn.as_bytes());
+        ctx.sign().as_ref().to_vec()
     }
 }
 
@@ -277,6 +351,28 @@ pub(crate) mod tests {
         flipped[NONCE_LEN] ^= 1;
         assert!(c.open(&flipped, "user-1").is_err());
         assert!(c.open(&sealed[..10], "user-1").is_err());
+        // The PHI key is another key.
+        assert!(c.open_phi(&sealed, "user-1").is_err());
+        let phi = c.seal_phi(b"Ann Smith", "patient:p1:name").unwrap();
+        assert_eq!(c.open_phi(&phi, "patient:p1:name").unwrap(), b"Ann Smith");
+        assert!(c.open_phi(&phi, "patient:p2:name").is_err());
+    }
+
+    #[test]
+    fn mrn_hashes_are_keyed_and_per_tenant() {
+        let c = core("postgres://unused");
+        let mary = crate::tenant::TenantId::parse("st-mary").unwrap();
+        let john = crate::tenant::TenantId::parse("st-john").unwrap();
+        assert_eq!(c.mrn_hash(&mary, "MRN-1"), c.mrn_hash(&mary, "MRN-1"));
+        assert_ne!(c.mrn_hash(&mary, "MRN-1"), c.mrn_hash(&mary, "MRN-2"));
+        assert_ne!(c.mrn_hash(&mary, "MRN-1"), c.mrn_hash(&john, "MRN-1"));
+        let other = ApiCore::new(
+            c.config.clone(),
+            Pool::new("postgres://unused", 1),
+            &ApiSecret::from_bytes(vec![8; 32]).unwrap(),
+        )
+        .unwrap();
+        assert_ne!(c.mrn_hash(&mary, "MRN-1"), other.mrn_hash(&mary, "MRN-1"));
     }
 
     #[test]

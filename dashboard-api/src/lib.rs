@@ -31,8 +31,15 @@
 //! - [`roles`]: roles and the permission matrix.
 //! - [`audit`]: the hash-chained audit log and its verification.
 //! - [`problem`]: RFC 9457 error bodies.
+//! - [`api`]: the handlers by area; patients and admissions in
+//!   `api::patients`, vitals by bed or patient in `api::vitals`.
+//! - [`live`]: the WebSocket of live events; `live_subs` resolves its
+//!   patient and ward subscriptions through admissions.
 //! - [`devices`]: the device inventory, status board and reload handle the
 //!   gateway hands the API; [`compress`]: gzip for large responses.
+
+// The OpenAPI schema table is one large `json!` literal.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod audit;
@@ -45,6 +52,7 @@ pub mod db;
 pub mod devices;
 pub mod http;
 pub mod live;
+mod live_subs;
 pub mod openapi;
 pub mod problem;
 pub mod roles;

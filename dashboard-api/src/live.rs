@@ -2,11 +2,15 @@
 //!
 //! The upgrade request is authenticated like any other (bearer token in the
 //! `Authorization` header, permission `VitalsRead`). The client then sends
-//! subscriptions as JSON text frames, `{"subscribe": {"bed": "bed-1"}}` or
-//! `{"unsubscribe": {"bed": "bed-1"}}`, and receives
-//! `{"event": "patient:vitals:update", "bed": ..., "samples": [...]}` for
-//! its tenant's beds it subscribed to, never another tenant's. Every
-//! subscription is audited as a read of that bed.
+//! subscriptions as JSON text frames naming one bed, patient or ward,
+//! `{"subscribe": {"bed": "bed-1"}}`, `{"subscribe": {"patient": "<id>"}}`,
+//! `{"subscribe": {"ward": "icu"}}` (and `unsubscribe` alike), and receives
+//! `{"event": "patient:vitals:update", "bed": ..., "patient": ...,
+//! "samples": [...]}` for its tenant's followed beds, never another
+//! tenant's; `patient` is present when a patient or ward subscription
+//! resolved the bed's current patient. Patients and wards are resolved
+//! through current admissions (see the `live_subs` module). Every subscription
+//! is audited, naming each patient whose data it opens.
 //!
 //! A slow client never slows the gateway: each connection has its own queue
 //! of [`QUEUE_EVENTS`] events; when it is full, or the connection fell behind
@@ -15,13 +19,12 @@
 //! closed. The session is checked again every [`SESSION_CHECK`]; a logout,
 //! revocation or timeout closes the socket with `{"event": "session_ended"}`.
 //!
-//! Limitation: subscriptions by ward or patient are refused until beds are
-//! mapped to wards and patients are admitted to beds; the product's other
+//! Limitation: the product's other
 //! named events (alarms, appointments, messages, stock) are not published
 //! yet. Browsers cannot set `Authorization` on a WebSocket; a browser client
 //! needs a same-origin proxy that adds it.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -35,11 +38,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{broadcast, Notify};
 
-use crate::audit::{self, Action};
 use crate::auth::jwt::Claims;
 use crate::auth::session;
-use crate::db::begin_tenant;
 use crate::http::Principal;
+use crate::live_subs::{self, Subscriptions, Topic};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -50,7 +52,7 @@ pub const QUEUE_EVENTS: usize = 256;
 pub const SESSION_CHECK: Duration = Duration::from_secs(60);
 /// Longest wait for one frame to be written before the client counts as gone.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most beds one connection may follow.
+/// Most beds, patients and wards one connection may follow.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
 
 /// Where live batches come from: a new receiver of the live bus per call.
@@ -156,7 +158,7 @@ async fn serve(
 ) {
     let (mut sink, mut stream) = socket.split();
     let outbox = Arc::new(Outbox::default());
-    let beds: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let beds: Arc<Mutex<Subscriptions>> = Arc::default();
     let writer = {
         let outbox = Arc::clone(&outbox);
         tokio::spawn(async move {
@@ -205,6 +207,11 @@ async fn serve(
                     outbox.close_with(notice("session_ended", "sign in again"));
                     break;
                 }
+                if let Err(e) = live_subs::refresh(&core, &who, &beds).await {
+                    // Keep following what was resolved before.
+                    tracing::warn!(request_id = %who.ctx.request_id, code = e.code(),
+                        "Live subscriptions not refreshed");
+                }
             }
         }
     }
@@ -217,7 +224,7 @@ async fn serve(
 async fn handle_client(
     core: &crate::core::ApiCore,
     who: &Principal,
-    beds: &Mutex<HashSet<String>>,
+    beds: &Mutex<Subscriptions>,
     outbox: &Outbox,
     msg: Message,
 ) -> bool {
@@ -235,69 +242,63 @@ async fn handle_client(
         Ok(ClientMessage::Unsubscribe(t)) => (false, t),
         Err(e) => return outbox.push(reply("error", format!("unreadable message: {e}"))),
     };
-    if target.ward.is_some() || target.patient.is_some() {
-        return outbox.push(reply(
-            "error",
-            "subscriptions by ward or patient are not available yet; subscribe by bed".to_owned(),
-        ));
-    }
-    let Some(bed) = target.bed.filter(|b| crate::api::is_identifier(b)) else {
-        return outbox.push(reply("error", "bed must be a bed identifier".to_owned()));
-    };
-    if subscribe {
-        let full = beds.lock().unwrap_or_else(PoisonError::into_inner).len() >= MAX_SUBSCRIPTIONS;
-        if full {
-            return outbox.push(reply("error", "too many subscriptions".to_owned()));
+    let topic = match (target.bed, target.patient, target.ward) {
+        (Some(b), None, None) if crate::api::is_identifier(&b) => Topic::Bed(b),
+        (None, Some(p), None) if p.len() == 32 && p.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Topic::Patient(p)
         }
-        if audit_subscription(core, who, &bed).await.is_err() {
+        (None, None, Some(w)) if crate::api::is_identifier(&w) => Topic::Ward(w),
+        _ => {
             return outbox.push(reply(
                 "error",
-                "the subscription could not be recorded".to_owned(),
-            ));
+                "name one bed, patient or ward by its identifier".to_owned(),
+            ))
         }
+    };
+    let id = topic.id().to_owned();
+    if !subscribe {
         beds.lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(bed.clone());
-        outbox.push(reply("subscribed", bed))
-    } else {
-        beds.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&bed);
-        outbox.push(reply("unsubscribed", bed))
+            .remove(&topic);
+        return outbox.push(reply("unsubscribed", id));
     }
-}
-
-async fn audit_subscription(
-    core: &crate::core::ApiCore,
-    who: &Principal,
-    bed: &str,
-) -> Result<(), ApiError> {
-    let mut conn = core.pool.get().await?;
-    let tx = begin_tenant(conn.client(), &who.tenant).await?;
-    let mut e = who.event(Action::R, "vitals.live.subscribe", "bed");
-    e.entity_id = Some(bed.to_owned());
-    audit::append(&tx, &e).await?;
-    tx.commit()
-        .await
-        .map_err(crate::db::query("commit a subscription"))?;
-    Ok(())
+    let full = beds.lock().unwrap_or_else(PoisonError::into_inner).len() >= MAX_SUBSCRIPTIONS;
+    if full {
+        return outbox.push(reply("error", "too many subscriptions".to_owned()));
+    }
+    match live_subs::subscribe(core, who, &topic).await {
+        Ok(Some(resolved)) => {
+            beds.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(topic.clone(), resolved);
+            outbox.push(reply("subscribed", id))
+        }
+        Ok(None) => outbox.push(reply("error", format!("no such {} {id}", topic.kind()))),
+        Err(_) => outbox.push(reply(
+            "error",
+            "the subscription could not be recorded".to_owned(),
+        )),
+    }
 }
 
 /// Queues the caller's tenant's samples of subscribed beds, one event per
 /// bed. False once the connection is closing.
 fn forward(
     who: &Principal,
-    beds: &Mutex<HashSet<String>>,
+    beds: &Mutex<Subscriptions>,
     outbox: &Outbox,
     batch: &LiveBatch,
 ) -> bool {
-    let beds = beds.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let beds = beds
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .followed();
     if beds.is_empty() {
         return true;
     }
     let mut by_bed: std::collections::BTreeMap<&str, Vec<serde_json::Value>> = Default::default();
     for s in batch.iter() {
-        if &*s.origin.tenant_id != who.tenant.as_str() || !beds.contains(&*s.origin.bed_id) {
+        if &*s.origin.tenant_id != who.tenant.as_str() || !beds.contains_key(&*s.origin.bed_id) {
             continue;
         }
         let time =
@@ -312,7 +313,10 @@ fn forward(
         }));
     }
     for (bed, samples) in by_bed {
-        let frame = json!({"event": "patient:vitals:update", "bed": bed, "samples": samples});
+        let mut frame = json!({"event": "patient:vitals:update", "bed": bed, "samples": samples});
+        if let Some(Some(patient)) = beds.get(bed) {
+            frame["patient"] = json!(patient);
+        }
         if !outbox.push(Utf8Bytes::from(frame.to_string())) {
             return false;
         }

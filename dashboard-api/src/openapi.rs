@@ -59,6 +59,19 @@ type Operation = (&'static str, Vec<Value>, Option<Value>, (String, Value));
 
 /// What the handler of `route` takes and returns on success.
 fn operation(route: &Route) -> Option<Operation> {
+    // A patient's vitals take what a bed's take, with the patient in the path.
+    if let Some(rest) = route
+        .path
+        .strip_prefix("/api/v1/patients/{patient_id}/vitals")
+    {
+        let bed_path = format!("/api/v1/beds/{{bed_id}}/vitals{rest}");
+        let bed = ROUTES
+            .iter()
+            .find(|r| r.method == route.method && r.path == bed_path)?;
+        let (summary, mut params, body, success) = operation(bed)?;
+        params[0] = path("patient_id", USER_ID);
+        return Some((summary, params, body, success));
+    }
     let time = || json!({"type": "string", "format": "date-time"});
     let range = || {
         vec![
@@ -150,9 +163,10 @@ fn operation(route: &Route) -> Option<Operation> {
             ok("200", "application/fhir+json", r("Bundle")),
         ),
         ("GET", "/fhir/R4/Observation") => (
-            "Search vital-sign Observations",
+            "Search vital-sign Observations (by bed or by patient, one required)",
             vec![
-                query("bed", json!({"type": "string", "pattern": BED}), true),
+                query("bed", json!({"type": "string", "pattern": BED}), false),
+                query("patient", string(), false),
                 query("code", string(), false),
                 query("date", string(), false),
                 query(
@@ -163,6 +177,17 @@ fn operation(route: &Route) -> Option<Operation> {
             ],
             None,
             ok("200", "application/fhir+json", r("Bundle")),
+        ),
+        ("GET", "/fhir/R4/Observation/{observation_id}") => (
+            "Read a vital-sign Observation by its stable id",
+            vec![path("observation_id", "^[A-Za-z0-9.-]{1,64}$")],
+            None,
+            ok(
+                "200",
+                "application/fhir+json",
+                json!({"type": "object", "required": ["resourceType", "id"],
+                       "properties": {"resourceType": {"const": "Observation"}, "id": string()}}),
+            ),
         ),
         ("GET", "/api/v1/users") => (
             "List users",
@@ -327,6 +352,54 @@ fn operation(route: &Route) -> Option<Operation> {
             None,
             ok("200", j, json!({"type": "array", "items": r("Bucket")})),
         ),
+        ("GET", "/api/v1/patients") => (
+            "List patients (each one returned is audited)",
+            vec![
+                query(
+                    "cursor",
+                    json!({"type": "string", "pattern": USER_ID}),
+                    false,
+                ),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100}),
+                    false,
+                ),
+                query("mrn", json!({"type": "string", "pattern": BED}), false),
+            ],
+            None,
+            ok("200", j, r("PatientPage")),
+        ),
+        ("POST", "/api/v1/patients") => (
+            "Register a patient",
+            vec![],
+            Some(r("NewPatient")),
+            ok("201", j, r("Patient")),
+        ),
+        ("GET", "/api/v1/patients/{patient_id}") => (
+            "Read a patient",
+            vec![path("patient_id", USER_ID)],
+            None,
+            ok("200", j, r("Patient")),
+        ),
+        ("GET", "/api/v1/patients/{patient_id}/admissions") => (
+            "A patient's admissions, oldest first",
+            vec![path("patient_id", USER_ID)],
+            None,
+            ok("200", j, json!({"type": "array", "items": r("Admission")})),
+        ),
+        ("POST", "/api/v1/patients/{patient_id}/admissions") => (
+            "Admit a patient to a bed",
+            vec![path("patient_id", USER_ID)],
+            Some(r("NewAdmission")),
+            ok("201", j, r("Admission")),
+        ),
+        ("POST", "/api/v1/admissions/{admission_id}/discharge") => (
+            "Discharge an admission",
+            vec![path("admission_id", USER_ID)],
+            Some(r("Discharge")),
+            ok("200", j, r("Admission")),
+        ),
         _ => return None,
     })
 }
@@ -368,6 +441,17 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
         }
     }
 
+    if route.path.contains("{patient_id}")
+        || route.path.contains("{admission_id}")
+        || route.path.contains("{observation_id}")
+    {
+        s.push("404");
+    }
+    let patients =
+        route.path.starts_with("/api/v1/patients") || route.path.starts_with("/api/v1/admissions");
+    if patients && route.method == axum::http::Method::POST {
+        s.push("409");
+    }
     s.sort_unstable();
     s
 }
@@ -497,6 +581,20 @@ fn schemas() -> Value {
             &["username", "display_name", "password", "roles"]),
         "UserChange": object(json!({"display_name": {"type": "string", "minLength": 1, "maxLength": 200},
             "roles": {"type": "array", "items": r("Role"), "minItems": 1}, "disabled": {"type": "boolean"}}), &[]),
+        "Patient": object(json!({"id": string(), "mrn": string(), "name": string(),
+            "birth_date": {"type": "string", "format": "date"}, "created_at": string()}),
+            &["id", "mrn", "name", "birth_date", "created_at"]),
+        "PatientPage": object(json!({"items": {"type": "array", "items": r("Patient")}, "next_cursor": string()}), &["items"]),
+        "NewPatient": object(json!({"mrn": {"type": "string", "pattern": BED},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "birth_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}),
+            &["mrn", "name", "birth_date"]),
+        "Admission": object(json!({"id": string(), "patient_id": string(), "bed_id": string(), "ward_id": string(),
+            "admitted_at": string(), "discharged_at": string()}),
+            &["id", "patient_id", "bed_id", "admitted_at"]),
+        "NewAdmission": object(json!({"bed_id": {"type": "string", "pattern": BED}, "ward_id": {"type": "string", "pattern": BED},
+            "admitted_at": {"type": "string", "format": "date-time"}}), &["bed_id"]),
+        "Discharge": object(json!({"discharged_at": {"type": "string", "format": "date-time"}}), &[]),
     })
 }
 

@@ -84,6 +84,13 @@ pub enum Permission {
     AuditRead,
     /// Create, change and delete users.
     UsersManage,
+    /// Read patients' identity and demographics (MRN, name, date of birth)
+    /// and their admissions (bed and times); no clinical data.
+    PatientsRead,
+    /// Register a patient.
+    PatientsRegister,
+    /// Admit a patient to a bed and discharge them.
+    AdmissionsManage,
 }
 
 /// What a role may do with a permission.
@@ -120,6 +127,30 @@ pub fn access(role: Role, permission: Permission) -> Access {
         // Changing what the gateway polls is the engineers' job alone.
         Permission::DevicesManage => match role {
             BiomedicalEngineer => Allow,
+            _ => Deny,
+        },
+        // Identity and where the patient lies. Clinicians and pharmacists
+        // need it to treat and dispense to the right person; front desk
+        // registers and admits; billing clerks need the name, MRN and the
+        // admission dates to bill the stay (HIPAA "payment", minimum
+        // necessary: they still get no vitals). Administrators and
+        // biomedical engineers run users and devices, not patients.
+        Permission::PatientsRead => match role {
+            Physician | Nurse | ChargeNurse | Pharmacist | BillingClerk | FrontDesk => Allow,
+            Administrator | BiomedicalEngineer => Deny,
+        },
+        // Registration is front-desk work; nurses register too when a
+        // patient arrives on the ward outside desk hours.
+        Permission::PatientsRegister => match role {
+            FrontDesk | Nurse | ChargeNurse => Allow,
+            _ => Deny,
+        },
+        // Admission and discharge move a patient in and out of a bed, which
+        // decides whose vitals the bed's samples are: front desk and the
+        // nurses who receive the patient. Physicians decide a discharge but
+        // the ward records it.
+        Permission::AdmissionsManage => match role {
+            FrontDesk | Nurse | ChargeNurse => Allow,
             _ => Deny,
         },
         Permission::AuditRead | Permission::UsersManage => match role {

@@ -210,6 +210,67 @@ pub static ROUTES: &[Route] = &[
         Permission::VitalsRead,
         "vitals.aggregate",
     ),
+    // Patients and admissions (permissions justified in roles::access).
+    route(
+        Method::GET,
+        "/api/v1/patients",
+        Permission::PatientsRead,
+        "patient.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/patients",
+        Permission::PatientsRegister,
+        "patient.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}",
+        Permission::PatientsRead,
+        "patient.read",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/admissions",
+        Permission::PatientsRead,
+        "admission.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/patients/{patient_id}/admissions",
+        Permission::AdmissionsManage,
+        "admission.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/vitals/latest",
+        Permission::VitalsRead,
+        "patient.vitals.latest",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/vitals",
+        Permission::VitalsRead,
+        "patient.vitals.range",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/patients/{patient_id}/vitals/aggregate",
+        Permission::VitalsRead,
+        "patient.vitals.aggregate",
+    ),
+    route(
+        Method::GET,
+        "/fhir/R4/Observation/{observation_id}",
+        Permission::VitalsRead,
+        "fhir.observation.read",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/admissions/{admission_id}/discharge",
+        Permission::AdmissionsManage,
+        "admission.discharge",
+    ),
 ];
 
 /// The table entry for `method` on the matched `path`, if any.
@@ -238,6 +299,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/audit", get(api::audit::list))
         .route("/api/v1/audit/fhir", get(api::audit::fhir))
         .route("/fhir/R4/Observation", get(api::fhir::search))
+        .route(
+            "/fhir/R4/Observation/{observation_id}",
+            get(api::fhir::read),
+        )
         .route("/api/v1/live", get(crate::live::live))
         .route(
             "/api/v1/users",
@@ -269,6 +334,31 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/beds/{bed_id}/vitals/aggregate",
             get(api::vitals::aggregate),
+        )
+        .route(
+            "/api/v1/patients",
+            get(api::patients::list).post(api::patients::create),
+        )
+        .route("/api/v1/patients/{patient_id}", get(api::patients::get))
+        .route(
+            "/api/v1/patients/{patient_id}/admissions",
+            get(api::patients::list_admissions).post(api::patients::admit),
+        )
+        .route(
+            "/api/v1/patients/{patient_id}/vitals/latest",
+            get(api::vitals::patient_latest),
+        )
+        .route(
+            "/api/v1/patients/{patient_id}/vitals",
+            get(api::vitals::patient_range),
+        )
+        .route(
+            "/api/v1/patients/{patient_id}/vitals/aggregate",
+            get(api::vitals::patient_aggregate),
+        )
+        .route(
+            "/api/v1/admissions/{admission_id}/discharge",
+            post(api::patients::discharge),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .fallback(|| async { ApiError::no_such_route() })

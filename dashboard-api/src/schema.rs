@@ -7,11 +7,18 @@ use collector::schema::Migration;
 pub const API_ROLE: &str = "healthsphere_api";
 
 /// Every migration of the API, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 2001,
-    name: "tenants, users, sessions, audit log, row-level security",
-    sql: include_str!("../migrations/2001_identity_audit.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 2001,
+        name: "tenants, users, sessions, audit log, row-level security",
+        sql: include_str!("../migrations/2001_identity_audit.sql"),
+    },
+    Migration {
+        version: 2002,
+        name: "patients with sealed identifiers, admissions to beds",
+        sql: include_str!("../migrations/2002_patients_admissions.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,8 @@ pub mod audit;
 pub mod auth;
 pub mod devices;
 pub mod fhir;
+mod observation_id;
+pub mod patients;
 pub mod users;
 pub mod vitals;
 

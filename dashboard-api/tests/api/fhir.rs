@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use axum::http::{Method, StatusCode};
 use dashboard_api::roles::Role;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::{cheap_config, env};
 
@@ -117,6 +117,88 @@ async fn observations_and_audit_events_are_valid_fhir() {
         .await;
     assert_eq!(validate(&spo2), "ok 1 Observation");
     assert_eq!(spo2["entry"][0]["resource"]["valueQuantity"]["code"], "%");
+
+    // By patient: admitted late to bed-1, the samples are theirs, with the
+    // vital-signs profiles declared.
+    let (status, p) = env
+        .call(
+            Method::POST,
+            "/api/v1/patients",
+            Some(&ann),
+            Some(json!({"mrn": "MRN-9", "name": "Pat", "birth_date": "1950-05-05"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let (status, _) = env
+        .call(
+            Method::POST,
+            &format!("/api/v1/patients/{pid}/admissions"),
+            Some(&ann),
+            Some(json!({"bed_id": "bed-1", "admitted_at": "2026-11-30T09:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, by_patient) = env
+        .call(
+            Method::GET,
+            &format!("/fhir/R4/Observation?patient=Patient/{pid}"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_patient}");
+    assert_eq!(validate(&by_patient), "ok 4 Observation");
+    let entries = by_patient["entry"].as_array().unwrap();
+    assert!(entries
+        .iter()
+        .all(|e| e["resource"]["subject"]["reference"] == format!("Patient/{pid}")));
+    let hr = &entries
+        .iter()
+        .find(|e| e["resource"]["code"]["text"] == "heart_rate")
+        .unwrap()["resource"];
+    assert_eq!(
+        hr["meta"]["profile"],
+        json!([
+            "http://hl7.org/fhir/StructureDefinition/vitalsigns",
+            "http://hl7.org/fhir/StructureDefinition/heartrate"
+        ])
+    );
+    assert!(
+        bundle["entry"][0]["resource"].get("meta").is_none(),
+        "by bed the subject is no Patient"
+    );
+
+    // Read by the stable id: the same resource, valid on its own.
+    let id = hr["id"].as_str().unwrap();
+    let (status, read) = env
+        .call(
+            Method::GET,
+            &format!("/fhir/R4/Observation/{id}"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(&read, hr);
+    let single = json!({"resourceType": "Bundle", "type": "collection",
+                        "entry": [{"fullUrl": format!("urn:uuid:{}", "0".repeat(8) + "-0000-0000-0000-" + &"0".repeat(12)), "resource": read}]});
+    assert_eq!(validate(&single), "ok 1 Observation");
+    for missing in [
+        id.replace("heart-rate", "spo2"),
+        "heart-rate.1.0123456789abcdef".to_owned(),
+        "not-an-id".to_owned(),
+    ] {
+        let (status, _) = env
+            .call(
+                Method::GET,
+                &format!("/fhir/R4/Observation/{missing}"),
+                Some(&ann),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
 
     let root = env.login("st-mary", "root").await;
     let (status, audit) = env

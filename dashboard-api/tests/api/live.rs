@@ -86,8 +86,18 @@ async fn subscribers_get_their_tenants_beds_and_slow_ones_are_dropped() {
     );
 
     let mut ws = connect(addr, Some(&ann)).await.unwrap();
-    send(&mut ws, json!({"subscribe": {"ward": "icu-3"}})).await;
-    assert_eq!(next_json(&mut ws).await["event"], "error");
+    send(&mut ws, json!({"subscribe": {"patient": "0".repeat(32)}})).await;
+    assert_eq!(
+        next_json(&mut ws).await["event"],
+        "error",
+        "no such patient"
+    );
+    send(
+        &mut ws,
+        json!({"subscribe": {"bed": "bed-1", "ward": "icu"}}),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await["event"], "error", "one topic");
     send(&mut ws, json!({"subscribe": {"bed": "bed-1"}})).await;
     assert_eq!(
         next_json(&mut ws).await,
@@ -148,5 +158,101 @@ async fn subscribers_get_their_tenants_beds_and_slow_ones_are_dropped() {
         .unwrap()
         .get(0);
     assert_eq!(subscriptions, 2);
+    env.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patients_and_wards_are_followed_through_current_admissions() {
+    let Some(env) = env("live_patients", cheap_config()).await else {
+        return;
+    };
+    env.user("st-mary", "ann", &[Role::Nurse]).await;
+    env.user("st-john", "jo", &[Role::Nurse]).await;
+    let ann = env.login("st-mary", "ann").await;
+    let jo = env.login("st-john", "jo").await;
+    let mut patients = Vec::new();
+    for (mrn, bed) in [("M1", "bed-1"), ("M2", "bed-2")] {
+        let (_, p) = env
+            .call(
+                axum::http::Method::POST,
+                "/api/v1/patients",
+                Some(&ann),
+                Some(json!({"mrn": mrn, "name": "P", "birth_date": "1980-01-01"})),
+            )
+            .await;
+        let id = p["id"].as_str().unwrap().to_owned();
+        let (status, _) = env
+            .call(
+                axum::http::Method::POST,
+                &format!("/api/v1/patients/{id}/admissions"),
+                Some(&ann),
+                Some(json!({"bed_id": bed, "ward_id": "icu"})),
+            )
+            .await;
+        assert_eq!(status, axum::http::StatusCode::CREATED);
+        patients.push(id);
+    }
+    let addr = serve(&env).await;
+
+    // Another site's nurse cannot follow St Mary's patient by its id.
+    let mut other = connect(addr, Some(&jo)).await.unwrap();
+    send(&mut other, json!({"subscribe": {"patient": patients[0]}})).await;
+    assert_eq!(next_json(&mut other).await["event"], "error");
+    send(&mut other, json!({"subscribe": {"ward": "icu"}})).await;
+    assert_eq!(next_json(&mut other).await["event"], "subscribed");
+
+    let mut by_patient = connect(addr, Some(&ann)).await.unwrap();
+    send(
+        &mut by_patient,
+        json!({"subscribe": {"patient": patients[1]}}),
+    )
+    .await;
+    assert_eq!(next_json(&mut by_patient).await["event"], "subscribed");
+    let mut by_ward = connect(addr, Some(&ann)).await.unwrap();
+    send(&mut by_ward, json!({"subscribe": {"ward": "icu"}})).await;
+    assert_eq!(next_json(&mut by_ward).await["event"], "subscribed");
+
+    let batch: LiveBatch = Arc::from(vec![
+        sample("st-mary", "bed-1", 61.0),
+        sample("st-mary", "bed-2", 62.0),
+        sample("st-mary", "bed-3", 63.0),
+        sample("st-john", "bed-1", 99.0),
+    ]);
+    env.live.send(batch).unwrap();
+    let e = next_json(&mut by_patient).await;
+    assert_eq!(
+        (&e["bed"], &e["patient"], &e["samples"][0]["value"]),
+        (&json!("bed-2"), &json!(patients[1]), &json!(62.0))
+    );
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let e = next_json(&mut by_ward).await;
+        seen.push((e["bed"].clone(), e["patient"].clone()));
+    }
+    assert_eq!(
+        seen,
+        [
+            (json!("bed-1"), json!(patients[0])),
+            (json!("bed-2"), json!(patients[1]))
+        ]
+    );
+    // St John's ward "icu" has nobody admitted: nothing of St Mary reaches
+    // it, and its own unadmitted bed-1 is not followed either. The next
+    // frame it sees is the reply to its next message.
+    send(&mut other, json!({"unsubscribe": {"ward": "icu"}})).await;
+    assert_eq!(next_json(&mut other).await["event"], "unsubscribed");
+
+    // Each patient opened by the ward subscription is audited.
+    let audited: i64 = env
+        .owner
+        .query_one(
+            "SELECT count(DISTINCT patient_id) FROM audit_log
+             WHERE event = 'vitals.live.subscribe' AND tenant_id = 'st-mary'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 2);
     env.done().await;
 }

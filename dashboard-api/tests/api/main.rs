@@ -7,6 +7,7 @@ mod devices;
 mod fhir;
 mod live;
 mod matrix;
+mod patients;
 mod schemathesis;
 mod sessions;
 mod support;
