@@ -19,6 +19,7 @@ fn value(ty: DataType) -> ModbusValue {
         unit: None,
         status: None,
         bit: None,
+        alarm_priority: None,
     }
 }
 
