@@ -22,9 +22,12 @@
 //! alarm flags today. The serial and HL7 statuses carry no priority and are
 //! not relayed.
 //!
-//! Limitation: a device with no bed in the running configuration (an HL7
-//! sender accepted without a route) cannot be placed and its alarm flags are
-//! logged, not relayed.
+//! Limitations: a device with no bed in the running configuration cannot be
+//! placed, and its alarm flags are logged, not relayed. The board keeps only
+//! the latest values, so a flag that turns on and off again between two polls
+//! of the device, or while the bridge is still relaying an earlier change, is
+//! seen in its last state only; a device alarm shorter than the poll interval
+//! can be missed, as the adapter itself would miss it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

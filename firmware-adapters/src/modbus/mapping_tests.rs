@@ -190,6 +190,27 @@ fn coils_become_flags() {
 }
 
 #[test]
+fn an_alarm_flag_carries_the_profile_priority() {
+    use crate::modbus::status::AlarmPriority;
+    let alarm = ModbusValue {
+        alarm_priority: Some(AlarmPriority::Medium),
+        ..status(DataType::U16, Some(2))
+    };
+    let got = decode(&alarm, Slice::Registers(&[0x0004]));
+    assert!(
+        matches!(
+            got,
+            Ok(Decoded::Status(StatusValue {
+                value: StatusData::Flag(true),
+                alarm: Some(AlarmPriority::Medium),
+                ..
+            }))
+        ),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn short_or_empty_responses_are_errors_not_panics() {
     let short = DecodeError::Short {
         expected: 2,
