@@ -9,6 +9,7 @@
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`config`]: the TOML configuration, its loading and validation.
 //! - [`demo`]: support for the demo ward.
+//! - [`device_alarms`]: device-reported alarm flags relayed to alerting.
 //! - [`hl7`]: the HL7 v2 over MLLP listener.
 //! - [`run`]: starts every part, runs until a shutdown signal, drains.
 //! - [`sim`]: drives the configured simulated monitors into the collector.
@@ -19,6 +20,7 @@ pub mod alarms;
 pub mod broker;
 pub mod config;
 pub mod demo;
+pub mod device_alarms;
 pub mod hl7;
 pub mod report;
 pub mod run;

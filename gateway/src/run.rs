@@ -90,7 +90,7 @@ pub async fn run(
     };
 
     // Held for the API, which another change wires to it.
-    let _alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
+    let alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
 
     let adapter_metrics =
         AdapterMetrics::register(&registry).context("register adapter metrics")?;
@@ -115,6 +115,13 @@ pub async fn run(
         ctx.status.clone(),
         config.profiles.dirs.last().cloned(),
     );
+    let beds = admin.clone();
+    let bed_of: crate::device_alarms::BedOf = Box::new(move |device| {
+        let inventory = beds.inventory();
+        let d = inventory.devices.iter().find(|d| d.device_id == device)?;
+        Some(d.bed_id.as_str().into())
+    });
+    crate::device_alarms::spawn(&ctx.status, bed_of, alerting, intake_stopped.clone());
     let supervisor = tokio::spawn(crate::adapters::supervise(
         adapters,
         options.config_path.clone(),

@@ -73,11 +73,13 @@ async fn devices_show_profile_bed_protocol_health_and_statuses() {
                 name: "door_open".into(),
                 value: StatusData::Flag(true),
                 unit: None,
+                alarm: None,
             },
             StatusValue {
                 name: "serial".into(),
                 value: StatusData::Text("VF-123".into()),
                 unit: None,
+                alarm: None,
             },
         ],
     );

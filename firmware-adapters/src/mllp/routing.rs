@@ -268,6 +268,7 @@ impl Routing {
                 ObservationValue::Empty => StatusData::Text(String::new()),
             },
             unit: u.known_unit,
+            alarm: None,
         };
         let device_id = device_id.unwrap_or_else(|| LISTENER_ID.into());
         FiledUnknown {

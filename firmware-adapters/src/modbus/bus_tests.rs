@@ -156,6 +156,7 @@ fn temperature(address: u32) -> ModbusValue {
         unit: None,
         status: None,
         bit: None,
+        alarm_priority: None,
     }
 }
 

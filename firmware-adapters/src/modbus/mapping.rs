@@ -221,7 +221,12 @@ pub fn decode(value: &ModbusValue, slice: Slice<'_>) -> Result<Decoded, DecodeEr
             reading.unit = unit;
             Ok(Decoded::Reading(reading))
         }
-        Meaning::Status { name, bit, unit } => {
+        Meaning::Status {
+            name,
+            bit,
+            unit,
+            alarm,
+        } => {
             let data = match (raw, bit) {
                 (Raw::Bit(b), _) => StatusData::Flag(b),
                 (Raw::Int(i), Some(bit)) => StatusData::Flag((i >> bit) & 1 == 1),
@@ -232,6 +237,7 @@ pub fn decode(value: &ModbusValue, slice: Slice<'_>) -> Result<Decoded, DecodeEr
                 name: name.to_owned(),
                 value: data,
                 unit,
+                alarm,
             }))
         }
     }

@@ -19,6 +19,7 @@ fn value(ty: DataType) -> ModbusValue {
         unit: None,
         status: None,
         bit: None,
+        alarm_priority: None,
     }
 }
 
@@ -181,6 +182,27 @@ fn coils_become_flags() {
             got,
             Ok(Decoded::Status(StatusValue {
                 value: StatusData::Flag(true),
+                ..
+            }))
+        ),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn an_alarm_flag_carries_the_profile_priority() {
+    use crate::modbus::status::AlarmPriority;
+    let alarm = ModbusValue {
+        alarm_priority: Some(AlarmPriority::Medium),
+        ..status(DataType::U16, Some(2))
+    };
+    let got = decode(&alarm, Slice::Registers(&[0x0004]));
+    assert!(
+        matches!(
+            got,
+            Ok(Decoded::Status(StatusValue {
+                value: StatusData::Flag(true),
+                alarm: Some(AlarmPriority::Medium),
                 ..
             }))
         ),

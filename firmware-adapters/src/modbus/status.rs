@@ -13,8 +13,11 @@
 //! on the same board, under their protocol code (`hl7:<code>^<system>`...).
 //!
 //! The gateway's API serves the board at `/api/v1/devices/statuses`.
-//! Limitation: nothing alarms on a status yet; a door left open shows there
-//! and in the log only.
+//!
+//! A flag status the profile marks with `alarm_priority` is a device-reported
+//! alarm: it carries the priority the device gives it ([`AlarmPriority`]), and
+//! the gateway relays it to alerting as it is, never re-deriving the priority.
+//! Other statuses only show and log; a plain `door_open` alarms nobody.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,6 +36,21 @@ pub struct StatusValue {
     pub value: StatusData,
     /// A unit for people, for numbers.
     pub unit: Option<Unit>,
+    /// For a flag the device uses as an alarm: the priority it gives it.
+    pub alarm: Option<AlarmPriority>,
+}
+
+/// The priority a device gives one of its alarms, as its profile states it.
+/// Alerting maps it one to one onto its own priorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmPriority {
+    /// Low priority.
+    Low,
+    /// Medium priority.
+    Medium,
+    /// High priority.
+    High,
 }
 
 /// The value of a status.
@@ -131,6 +149,7 @@ mod tests {
             name: name.into(),
             value: StatusData::Flag(on),
             unit: None,
+            alarm: None,
         }
     }
 

@@ -65,6 +65,12 @@
 //!   device status such as a door contact or an alarm bit. Statuses are not vitals:
 //!   they are shown and logged, never stored as readings. A numeric status may name
 //!   a `unit` for people (a gas line pressure in kPa); it is not converted.
+//! - `alarm_priority`: `high`, `medium` or `low`, for a flag status (a coil, a
+//!   discrete input or a register `bit`) that is one of the device's own alarms.
+//!   Write the priority the device's manual gives the alarm: the gateway relays
+//!   it as rule `device:<device_id>:<status>` with exactly that priority while
+//!   the flag is on, and never re-derives it from the value or from its own
+//!   limits.
 //!
 //! Reads of one table are merged: values at most `max_gap_addresses` apart are
 //! fetched in one request of at most 125 registers or 2000 bits, and the unused
@@ -78,6 +84,7 @@ use serde::Deserialize;
 
 pub use connection::{ModbusConnection, Parity, RtuConnection, TcpConnection};
 
+use crate::modbus::status::AlarmPriority;
 use crate::{Metric, Unit};
 
 /// Longest string a value may span, in registers (one read).
@@ -223,6 +230,9 @@ pub struct ModbusValue {
     pub status: Option<String>,
     /// For a status: the bit of an integer register value (0 = least significant).
     pub bit: Option<u8>,
+    /// For a flag status (a coil, a discrete input or a register bit) that
+    /// is one of the device's alarms: the priority the device gives it.
+    pub alarm_priority: Option<AlarmPriority>,
 }
 
 /// What a value means, once the profile is validated.
@@ -243,6 +253,8 @@ pub enum Meaning<'a> {
         bit: Option<u8>,
         /// A unit for people, for numeric statuses.
         unit: Option<Unit>,
+        /// The device's priority, when the flag is one of its alarms.
+        alarm: Option<AlarmPriority>,
     },
 }
 
@@ -288,6 +300,7 @@ impl ModbusValue {
                 name: self.status.as_deref().unwrap_or_default(),
                 bit: self.bit,
                 unit: self.unit,
+                alarm: self.alarm_priority,
             },
         }
     }

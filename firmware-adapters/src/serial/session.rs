@@ -39,6 +39,7 @@ impl Output {
             name,
             value: StatusData::Number(value),
             unit: None,
+            alarm: None,
         });
     }
 
@@ -47,6 +48,7 @@ impl Output {
             name,
             value: StatusData::Text(value),
             unit: None,
+            alarm: None,
         });
     }
 
@@ -62,6 +64,7 @@ impl Output {
                     name: format!("{}.also", r.metric.info().name),
                     value: StatusData::Number(r.value),
                     unit: Some(r.unit),
+                    alarm: None,
                 });
                 false
             } else {

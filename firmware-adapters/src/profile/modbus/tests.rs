@@ -75,7 +75,8 @@ fn register_map_parses_with_defaults() {
         Meaning::Status {
             name: "door_open",
             bit: Some(0),
-            unit: None
+            unit: None,
+            alarm: None,
         }
     );
     assert_eq!(m.values[3].width(), 4);
@@ -331,5 +332,51 @@ fn connection_is_tcp_or_rtu() {
     assert_eq!(
         found,
         ["device[0].modbus.tcp.unit_id: must be between 1 and 247"]
+    );
+}
+
+#[test]
+fn only_flag_statuses_can_be_device_alarms() {
+    let ok = with_value(
+        "table = \"discrete_input\"\naddress = 0\nstatus = \"door_alarm\"\nalarm_priority = \"low\"",
+    ) + "\n[[modbus.values]]\ntable = \"input_register\"\naddress = 30\nbit = 2\n\
+         status = \"high_temperature_alarm\"\nalarm_priority = \"high\"\n";
+    let p = Profile::parse(&ok).unwrap();
+    let m = p.modbus.unwrap();
+    let alarms: Vec<_> = m
+        .values
+        .iter()
+        .filter_map(|v| match v.meaning() {
+            Meaning::Status { name, alarm, .. } => alarm.map(|a| (name, a)),
+            Meaning::Metric { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        alarms,
+        [
+            ("door_alarm", AlarmPriority::Low),
+            ("high_temperature_alarm", AlarmPriority::High)
+        ]
+    );
+
+    let bad = with_value(
+        "table = \"input_register\"\naddress = 40\nstatus = \"pressure\"\nalarm_priority = \"medium\"",
+    ) + "\n[[modbus.values]]\ntable = \"input_register\"\naddress = 41\nmetric = \"spo2\"\n\
+         alarm_priority = \"high\"\n";
+    assert_eq!(
+        problems(&bad),
+        [
+            "modbus.values[4].alarm_priority: only a flag status (a coil, a discrete input or \
+             a register bit) can be a device alarm",
+            "modbus.values[5].alarm_priority: only a flag status (a coil, a discrete input or \
+             a register bit) can be a device alarm",
+        ]
+    );
+    let unknown =
+        with_value("table = \"coil\"\naddress = 0\nstatus = \"x\"\nalarm_priority = \"critical\"");
+    let found = problems(&unknown);
+    assert!(
+        found[0].starts_with("modbus.values[4].alarm_priority: unknown variant `critical`"),
+        "{found:#?}"
     );
 }

@@ -110,6 +110,15 @@ fn validate_value(v: &ModbusValue, path: &str, problems: &mut Vec<Problem>) {
         (Some(metric), None) => validate_metric(v, metric, &mut bad),
         (None, Some(name)) => validate_status(v, name, &mut bad),
     }
+    let is_flag = v.status.is_some() && (v.table.is_bits() || v.bit.is_some());
+    if v.alarm_priority.is_some() && !is_flag {
+        bad(
+            "alarm_priority",
+            "only a flag status (a coil, a discrete input or a register bit) can be \
+             a device alarm"
+                .into(),
+        );
+    }
 }
 
 fn validate_metric(v: &ModbusValue, metric: Metric, bad: &mut impl FnMut(&str, String)) {
