@@ -15,13 +15,14 @@ const LATEST: &str = "
 const TOTALS: &str = "SELECT count(*), count(DISTINCT bed_id) FROM vitals WHERE tenant_id = $1";
 
 /// The columns of the print-out: (metric name, heading).
-const COLUMNS: [(&str, &str); 6] = [
+const COLUMNS: [(&str, &str); 7] = [
     ("heart_rate", "HR /min"),
     ("spo2", "SpO2 %"),
     ("respiratory_rate", "RR /min"),
     ("body_temperature", "Temp Cel"),
     ("nibp_systolic", "NIBP sys"),
     ("nibp_diastolic", "NIBP dia"),
+    ("fridge_temperature", "Fridge Cel"),
 ];
 
 /// Prints a table of the newest stored values every `every` until shutdown.
