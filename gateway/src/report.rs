@@ -72,7 +72,7 @@ async fn render(client: &Client, tenant_id: &str) -> Result<String, tokio_postgr
         format!("Stored in TimescaleDB: {rows} samples from {beds} beds. Newest values:\n");
     out.push_str(&format!("{:<10}", "bed"));
     for (_, heading) in COLUMNS {
-        out.push_str(&format!("{heading:>10}"));
+        out.push_str(&format!("{heading:>11}"));
     }
     let mut current: Option<String> = None;
     let mut cells = [None::<f64>; COLUMNS.len()];
@@ -80,8 +80,8 @@ async fn render(client: &Client, tenant_id: &str) -> Result<String, tokio_postgr
         out.push_str(&format!("\n{bed:<10}"));
         for c in cells {
             match c {
-                Some(v) => out.push_str(&format!("{v:>10.1}")),
-                None => out.push_str(&format!("{:>10}", "-")),
+                Some(v) => out.push_str(&format!("{v:>11.1}")),
+                None => out.push_str(&format!("{:>11}", "-")),
             }
         }
     };
