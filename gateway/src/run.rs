@@ -89,8 +89,7 @@ pub async fn run(
         _ => None,
     };
 
-    // Held for the API, which another change wires to it.
-    let _alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
+    let alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
 
     let adapter_metrics =
         AdapterMetrics::register(&registry).context("register adapter metrics")?;
@@ -125,7 +124,11 @@ pub async fn run(
 
     let mut state = AppState::new(registry, metrics, config.database.is_some())
         .with_health(health)
-        .with_devices(admin);
+        .with_devices(admin)
+        .with_alerting(dashboard_api::api::alarms::Alerting::new(
+            &config.site.tenant_id,
+            alerting,
+        ));
     if let Some(core) = api_core(&config)? {
         let bus = ingest.clone();
         state = state
