@@ -345,6 +345,24 @@ fn operation(route: &Route) -> Option<Operation> {
             None,
             ok("200", j, json!({"type": "array", "items": r("Alarm")})),
         ),
+        ("GET", "/api/v1/alarms/history") => (
+            "The alarm log over a range, newest first",
+            vec![
+                query("from", time(), true),
+                query("to", time(), true),
+                query("bed", json!({"type": "string", "pattern": BED}), false),
+                query("rule", json!({"type": "string", "pattern": BED}), false),
+                query("state", json!({"type": "string", "pattern": BED}), false),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 500}),
+                    false,
+                ),
+                query("cursor", string(), false),
+            ],
+            None,
+            ok("200", j, r("AlarmHistoryPage")),
+        ),
         ("GET", "/api/v1/beds/{bed_id}/news2") => (
             "The bed's NEWS2 now, with the age of each input",
             vec![path("bed_id", BED)],
@@ -492,6 +510,9 @@ fn alarm_schemas() -> Value {
             "complete": {"type": "boolean"}, "at_us": int(), "parts": {"type": "array", "items": object(json!({
                 "parameter": string(), "points": opt("integer"), "gap": opt("string"), "age_s": opt("number")}),
                 &["parameter", "points", "gap", "age_s"])}}},
+        "AlarmHistoryPage": object(json!({"items": {"type": "array", "items": {"type": "object",
+            "required": ["time", "event_id", "bed", "rule", "occurrence", "class", "priority", "change", "state",
+                "actor", "condition_present", "message", "detail"]}}, "next_cursor": string()}), &["items"]),
         "SilenceRequest": object(json!({"duration_secs": {"type": "integer", "minimum": 1}}), &["duration_secs"]),
     })
 }

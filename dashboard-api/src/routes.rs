@@ -220,6 +220,12 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::GET,
+        "/api/v1/alarms/history",
+        Permission::AlarmsRead,
+        "alarms.history",
+    ),
+    route(
+        Method::GET,
         "/api/v1/beds/{bed_id}/news2",
         Permission::VitalsRead,
         "alarms.news2",
@@ -315,6 +321,7 @@ pub fn app(state: AppState) -> Router {
             get(api::vitals::aggregate),
         )
         .route("/api/v1/alarms", get(api::alarms::list))
+        .route("/api/v1/alarms/history", get(api::alarm_history::history))
         .route("/api/v1/beds/{bed_id}/news2", get(api::alarms::news2))
         .route(
             "/api/v1/beds/{bed_id}/alarms/{rule_id}/acknowledge",

@@ -7,11 +7,21 @@ use collector::schema::Migration;
 pub const API_ROLE: &str = "healthsphere_api";
 
 /// Every migration of the API, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 2001,
-    name: "tenants, users, sessions, audit log, row-level security",
-    sql: include_str!("../migrations/2001_identity_audit.sql"),
-}];
+///
+/// 2002 needs the alerting store's `alarm_events`: apply
+/// `alerting::store::MIGRATIONS` in the same `migrate_with` call.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 2001,
+        name: "tenants, users, sessions, audit log, row-level security",
+        sql: include_str!("../migrations/2001_identity_audit.sql"),
+    },
+    Migration {
+        version: 2002,
+        name: "alarm log readable by the API, per tenant",
+        sql: include_str!("../migrations/2002_alarm_history.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The handlers of the authenticated API, by area.
 
+pub mod alarm_history;
 pub mod alarms;
 pub mod audit;
 pub mod auth;

@@ -331,3 +331,87 @@ async fn news2_of_a_bed_shows_scores_and_gaps() {
     assert_eq!(audit_rows(&env, "alarms.news2").await.len(), 2);
     env.done().await;
 }
+
+#[tokio::test]
+async fn history_is_tenant_scoped_ranged_and_paged() {
+    let Some(env) = env("alarm_history", cheap_config()).await else {
+        return;
+    };
+    // Five changes of bed-1 a minute apart from 10:00, one technical row,
+    // and one row of another site at the same time.
+    env.owner
+        .batch_execute(
+            "INSERT INTO alarm_events (time, event_id, tenant_id, bed_id, rule_id, occurrence,
+                 class, priority, change, state, actor)
+             SELECT timestamptz '2026-11-30 10:00:00Z' + i * interval '1 minute', 'b-' || i,
+                    'st-mary', 'bed-1', 'spo2_desat', 1, 'physiological', 'high',
+                    'raised', 'active_unacknowledged', 'system'
+               FROM generate_series(0, 4) AS i;
+             INSERT INTO alarm_events (time, event_id, tenant_id, bed_id, rule_id, occurrence,
+                 class, priority, change, state, actor)
+             VALUES ('2026-11-30 10:02:30Z', 't-1', 'st-mary', '_gateway', 'database_down', 1,
+                     'technical', 'medium', 'raised', 'active_unacknowledged', 'system'),
+                    ('2026-11-30 10:02:30Z', 'j-1', 'st-john', 'bed-1', 'spo2_desat', 1,
+                     'physiological', 'high', 'raised', 'active_unacknowledged', 'system');",
+        )
+        .await
+        .unwrap();
+    let (_, nurse) = signed_in(&env, "st-mary", "gus", Role::Nurse).await;
+    let (_, engineer) = signed_in(&env, "st-mary", "hal", Role::BiomedicalEngineer).await;
+    let range = "/api/v1/alarms/history?from=2026-11-30T10:00:00Z&to=2026-11-30T11:00:00Z";
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["event_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, page) = env
+        .call(Method::GET, &format!("{range}&limit=4"), Some(&nurse), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(ids(&page), ["b-4", "b-3", "t-1", "b-2"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = env
+        .call(
+            Method::GET,
+            &format!("{range}&limit=4&cursor={cursor}"),
+            Some(&nurse),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&rest), ["b-1", "b-0"]);
+    assert!(rest.get("next_cursor").is_none(), "{rest}");
+    let (_, bed) = env
+        .call(
+            Method::GET,
+            &format!("{range}&bed=_gateway"),
+            Some(&nurse),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&bed), ["t-1"]);
+    let (_, technical) = env.call(Method::GET, range, Some(&engineer), None).await;
+    assert_eq!(ids(&technical), ["t-1"]);
+
+    let (status, bad) = env
+        .call(
+            Method::GET,
+            "/api/v1/alarms/history?from=2026-11-30T10:00:00Z&to=2027-11-30T10:00:00Z&limit=0&cursor=x",
+            Some(&nurse),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["cursor", "limit", "to"]);
+    assert_eq!(audit_rows(&env, "alarms.history").await.len(), 4);
+    env.done().await;
+}

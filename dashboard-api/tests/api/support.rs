@@ -159,9 +159,15 @@ pub(crate) fn cheap_config() -> AuthConfig {
 pub(crate) async fn env(name: &str, config: AuthConfig) -> Option<Env> {
     let db = TestDb::create(name).await?;
     let mut owner = db.client().await;
-    collector::schema::migrate_with(&mut owner, &[dashboard_api::schema::MIGRATIONS])
-        .await
-        .expect("migrate");
+    collector::schema::migrate_with(
+        &mut owner,
+        &[
+            alerting::store::MIGRATIONS,
+            dashboard_api::schema::MIGRATIONS,
+        ],
+    )
+    .await
+    .expect("migrate");
     create_tenant(&owner, &tenant("st-mary"), "St Mary")
         .await
         .unwrap();
