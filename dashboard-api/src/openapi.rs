@@ -363,6 +363,24 @@ fn operation(route: &Route) -> Option<Operation> {
             None,
             ok("200", j, r("AlarmHistoryPage")),
         ),
+        ("POST", "/api/v1/beds/{bed_id}/observations") => (
+            "Record manual NEWS2 inputs; answers the bed's NEWS2 (204 without one)",
+            vec![path("bed_id", BED)],
+            Some(r("Observations")),
+            ok("200", j, r("News2")),
+        ),
+        ("POST", "/api/v1/limit-overrides") => (
+            "Override a rule's limits for a bed or a patient",
+            vec![],
+            Some(r("LimitOverride")),
+            ("204".to_owned(), json!({"description": "Set"})),
+        ),
+        ("POST", "/api/v1/limit-overrides/clear") => (
+            "Remove a limit override",
+            vec![],
+            Some(r("LimitOverrideClear")),
+            ("204".to_owned(), json!({"description": "Cleared"})),
+        ),
         ("GET", "/api/v1/beds/{bed_id}/news2") => (
             "The bed's NEWS2 now, with the age of each input",
             vec![path("bed_id", BED)],
@@ -412,6 +430,9 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     if route.path.contains("{rule_id}") {
         s.extend(["404", "409"]);
     }
+    if route.path.ends_with("/observations") || route.path.starts_with("/api/v1/limit-overrides") {
+        s.push("404");
+    }
     if route.path.starts_with("/api/v1/users") || route.path.contains("totp") {
         s.push("409");
     }
@@ -440,7 +461,7 @@ pub fn document() -> Value {
             continue;
         };
         let mut responses = Map::new();
-        if route.path.contains("{rule_id}") {
+        if route.path.contains("{rule_id}") || route.path.ends_with("/observations") {
             responses.insert(
                 "204".to_owned(),
                 json!({"description": "Done; the alarm is no longer open"}),
@@ -513,6 +534,16 @@ fn alarm_schemas() -> Value {
         "AlarmHistoryPage": object(json!({"items": {"type": "array", "items": {"type": "object",
             "required": ["time", "event_id", "bed", "rule", "occurrence", "class", "priority", "change", "state",
                 "actor", "condition_present", "message", "detail"]}}, "next_cursor": string()}), &["items"]),
+        "Observations": {"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+            "consciousness": {"enum": ["alert", "new_confusion", "voice", "pain", "unresponsive"]},
+            "oxygen": {"enum": ["air", "supplemental"]}, "spo2_scale": {"enum": [1, 2]}}},
+        "LimitOverride": object(json!({"bed_id": {"type": "string", "pattern": BED},
+            "patient_id": {"type": "string", "pattern": BED}, "rule": {"type": "string", "pattern": BED},
+            "low": opt("number"), "high": opt("number"),
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}), &["rule", "reason"]),
+        "LimitOverrideClear": object(json!({"bed_id": {"type": "string", "pattern": BED},
+            "patient_id": {"type": "string", "pattern": BED}, "rule": {"type": "string", "pattern": BED},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}), &["rule", "reason"]),
         "SilenceRequest": object(json!({"duration_secs": {"type": "integer", "minimum": 1}}), &["duration_secs"]),
     })
 }

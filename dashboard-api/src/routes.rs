@@ -230,6 +230,26 @@ pub static ROUTES: &[Route] = &[
         Permission::VitalsRead,
         "alarms.news2",
     ),
+    // Manual NEWS2 inputs and limit overrides change what alarms; the same
+    // staff who act on alarms give them. Audited here and in the alarm log.
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/observations",
+        Permission::AlarmsAct,
+        "news2.observation",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/limit-overrides",
+        Permission::AlarmsAct,
+        "alarm_limits.override",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/limit-overrides/clear",
+        Permission::AlarmsAct,
+        "alarm_limits.clear",
+    ),
     route(
         Method::POST,
         "/api/v1/beds/{bed_id}/alarms/{rule_id}/acknowledge",
@@ -323,6 +343,15 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/alarms", get(api::alarms::list))
         .route("/api/v1/alarms/history", get(api::alarm_history::history))
         .route("/api/v1/beds/{bed_id}/news2", get(api::alarms::news2))
+        .route(
+            "/api/v1/beds/{bed_id}/observations",
+            post(api::clinical_inputs::observe),
+        )
+        .route("/api/v1/limit-overrides", post(api::clinical_inputs::set))
+        .route(
+            "/api/v1/limit-overrides/clear",
+            post(api::clinical_inputs::clear),
+        )
         .route(
             "/api/v1/beds/{bed_id}/alarms/{rule_id}/acknowledge",
             post(api::alarms::acknowledge),
