@@ -109,9 +109,15 @@ async fn main() {
         .await
         .expect("the load run needs deploy/timescaledb.sh running");
     let mut owner = db.client().await;
-    collector::schema::migrate_with(&mut owner, &[dashboard_api::schema::MIGRATIONS])
-        .await
-        .expect("migrate");
+    collector::schema::migrate_with(
+        &mut owner,
+        &[
+            alerting::store::MIGRATIONS,
+            dashboard_api::schema::MIGRATIONS,
+        ],
+    )
+    .await
+    .expect("migrate");
     let tenant = TenantId::parse("st-mary").unwrap();
     create_tenant(&owner, &tenant, "St Mary").await.unwrap();
     owner

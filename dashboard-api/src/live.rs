@@ -12,6 +12,11 @@
 //! through current admissions (see the `live_subs` module). Every subscription
 //! is audited, naming each patient whose data it opens.
 //!
+//! Alarm events of the alerting runtime for subscribed beds follow in its
+//! own form, `{"event": "alarm:raised" | "alarm:updated" | "alarm:resolved"
+//! | "emergency:broadcast", "data": <alarm notice>}`: same site only, and
+//! technical alarms only for roles that cannot act on alarms.
+//!
 //! A slow client never slows the gateway: each connection has its own queue
 //! of [`QUEUE_EVENTS`] events; when it is full, or the connection fell behind
 //! the live bus, the queue is dropped, the client gets
@@ -19,15 +24,17 @@
 //! closed. The session is checked again every [`SESSION_CHECK`]; a logout,
 //! revocation or timeout closes the socket with `{"event": "session_ended"}`.
 //!
-//! Limitation: the product's other
-//! named events (alarms, appointments, messages, stock) are not published
-//! yet. Browsers cannot set `Authorization` on a WebSocket; a browser client
+//! Limitation: the product's other named events (appointments, messages,
+//! stock) are not published yet, and `emergency:broadcast` reaches
+//! subscribers of the bed only, not the whole ward. Browsers cannot set
+//! `Authorization` on a WebSocket; a browser client
 //! needs a same-origin proxy that adds it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use alerting::notice::LiveEvent;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -142,16 +149,21 @@ pub async fn live(
         ws.map_err(|e| ApiError::malformed(format!("a WebSocket upgrade is required: {e}")))?;
     let source = state.live.clone().ok_or_else(ApiError::unavailable)?;
     let core = crate::api::core(&state)?;
+    let alarms = state
+        .alerting
+        .as_ref()
+        .map(|a| (a.tenant().to_owned(), a.handle().subscribe()));
     Ok(ws
         .max_message_size(4096)
         .on_upgrade(move |socket| async move {
-            serve(socket, source, core, who, claims).await;
+            serve(socket, source, alarms, core, who, claims).await;
         }))
 }
 
 async fn serve(
     socket: WebSocket,
     source: LiveSource,
+    mut alarms: Option<(String, broadcast::Receiver<Arc<LiveEvent>>)>,
     core: Arc<crate::core::ApiCore>,
     who: Principal,
     claims: Claims,
@@ -201,6 +213,20 @@ async fn serve(
                     outbox.close_with(notice("closed", "shutdown"));
                     break;
                 }
+            },
+            ev = next_alarm(&mut alarms) => match ev {
+                Ok(ev) => {
+                    let site = alarms.as_ref().map_or("", |a| a.0.as_str());
+                    if !forward_alarm(&who, site, &beds, &outbox, &ev) {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    outbox.close_with(notice("dropped", "slow_consumer"));
+                    break;
+                }
+                // Alerting stopped: vitals go on.
+                Err(broadcast::error::RecvError::Closed) => alarms = None,
             },
             _ = checks.tick() => {
                 if session::touch(&core, &who.tenant, &claims).await.is_err() {
@@ -322,4 +348,47 @@ fn forward(
         }
     }
     true
+}
+
+/// The next event of the alerting runtime; never, without one.
+async fn next_alarm(
+    alarms: &mut Option<(String, broadcast::Receiver<Arc<LiveEvent>>)>,
+) -> Result<Arc<LiveEvent>, broadcast::error::RecvError> {
+    match alarms {
+        Some((_, rx)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Queues an alarm event (`alarm:raised`, `alarm:updated`,
+/// `alarm:resolved`, `emergency:broadcast`) of a followed bed that the
+/// caller may see (same site; technical alarms only for roles that cannot
+/// act on alarms). Other events of the runtime are not forwarded here.
+/// False once the connection is closing.
+fn forward_alarm(
+    who: &Principal,
+    site: &str,
+    beds: &Mutex<Subscriptions>,
+    outbox: &Outbox,
+    ev: &LiveEvent,
+) -> bool {
+    let Some(n) = ev.alarm() else {
+        return true;
+    };
+    // Beds followed directly or through a patient's or ward's admissions.
+    let subscribed = beds
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .followed()
+        .contains_key(n.bed.as_ref());
+    if !subscribed || !crate::api::alarms::visible(who, site, n) {
+        return true;
+    }
+    match serde_json::to_string(ev) {
+        Ok(text) => outbox.push(text.into()),
+        Err(e) => {
+            tracing::error!(error = %e, "Alarm event encoding failed");
+            true
+        }
+    }
 }

@@ -400,6 +400,72 @@ fn operation(route: &Route) -> Option<Operation> {
             Some(r("Discharge")),
             ok("200", j, r("Admission")),
         ),
+        ("GET", "/api/v1/alarms") => (
+            "Open alarms (technical only for roles that cannot act on alarms)",
+            vec![
+                query("bed", json!({"type": "string", "pattern": BED}), false),
+                query(
+                    "priority",
+                    json!({"enum": ["low", "medium", "high"]}),
+                    false,
+                ),
+                query(
+                    "state",
+                    json!({"enum": ["active_unacknowledged", "acknowledged", "silenced"]}),
+                    false,
+                ),
+            ],
+            None,
+            ok("200", j, json!({"type": "array", "items": r("Alarm")})),
+        ),
+        ("GET", "/api/v1/alarms/history") => (
+            "The alarm log over a range, newest first",
+            vec![
+                query("from", time(), true),
+                query("to", time(), true),
+                query("bed", json!({"type": "string", "pattern": BED}), false),
+                query("rule", json!({"type": "string", "pattern": BED}), false),
+                query("state", json!({"type": "string", "pattern": BED}), false),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 500}),
+                    false,
+                ),
+                query("cursor", string(), false),
+            ],
+            None,
+            ok("200", j, r("AlarmHistoryPage")),
+        ),
+        ("POST", "/api/v1/beds/{bed_id}/observations") => (
+            "Record manual NEWS2 inputs; answers the bed's NEWS2 (204 without one)",
+            vec![path("bed_id", BED)],
+            Some(r("Observations")),
+            ok("200", j, r("News2")),
+        ),
+        ("POST", "/api/v1/limit-overrides") => (
+            "Override a rule's limits for a bed or a patient",
+            vec![],
+            Some(r("LimitOverride")),
+            ("204".to_owned(), json!({"description": "Set"})),
+        ),
+        ("POST", "/api/v1/limit-overrides/clear") => (
+            "Remove a limit override",
+            vec![],
+            Some(r("LimitOverrideClear")),
+            ("204".to_owned(), json!({"description": "Cleared"})),
+        ),
+        ("GET", "/api/v1/beds/{bed_id}/news2") => (
+            "The bed's NEWS2 now, with the age of each input",
+            vec![path("bed_id", BED)],
+            None,
+            ok("200", j, r("News2")),
+        ),
+        ("POST", p) if p.starts_with("/api/v1/beds/{bed_id}/alarms/{rule_id}/") => (
+            "Act on an alarm as the caller (204 when this ended it)",
+            vec![path("bed_id", BED), path("rule_id", BED)],
+            p.ends_with("/silence").then(|| r("SilenceRequest")),
+            ok("200", j, r("Alarm")),
+        ),
         _ => return None,
     })
 }
@@ -430,6 +496,15 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     }
     if route.path.contains("{user_id}") {
         s.extend(["404", "410", "412", "428"]);
+    }
+    if route.path.ends_with("/news2") {
+        s.push("404");
+    }
+    if route.path.contains("{rule_id}") {
+        s.extend(["404", "409"]);
+    }
+    if route.path.ends_with("/observations") || route.path.starts_with("/api/v1/limit-overrides") {
+        s.push("404");
     }
     if route.path.starts_with("/api/v1/users") || route.path.contains("totp") {
         s.push("409");
@@ -470,6 +545,12 @@ pub fn document() -> Value {
             continue;
         };
         let mut responses = Map::new();
+        if route.path.contains("{rule_id}") || route.path.ends_with("/observations") {
+            responses.insert(
+                "204".to_owned(),
+                json!({"description": "Done; the alarm is no longer open"}),
+            );
+        }
         if route.audit_name == "device_profile.upload" {
             // 200 when an existing file was replaced, 201 when created.
             responses.insert("200".to_owned(), success.clone());
@@ -510,6 +591,48 @@ pub fn document() -> Value {
 }
 
 fn schemas() -> Value {
+    let mut all = base_schemas();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), alarm_schemas()) {
+        all.extend(more);
+    }
+    all
+}
+
+fn alarm_schemas() -> Value {
+    let opt = |t: &str| nullable(t);
+    json!({
+        "Alarm": {"type": "object", "required": ["event_id", "tenant", "bed", "rule", "occurrence", "class",
+            "priority", "change", "state", "condition_present", "at_us", "actor", "message"], "properties": {
+            "event_id": string(), "tenant": string(), "bed": string(), "rule": string(), "occurrence": int(),
+            "class": {"enum": ["physiological", "news2", "technical", "device"]},
+            "priority": {"enum": ["low", "medium", "high"]}, "change": string(), "state": string(),
+            "silenced_until_us": opt("integer"), "condition_present": {"type": "boolean"}, "at_us": int(),
+            "actor": string(), "metric": opt("string"), "value": opt("number"), "message": string(),
+            "escalation": {"type": ["object", "null"]}}},
+        "News2": {"type": "object", "required": ["bed", "total", "band", "response", "complete", "parts", "at_us"],
+            "properties": {"bed": string(), "total": int(),
+            "band": {"enum": ["zero", "low", "low_medium", "medium", "high"]}, "response": string(),
+            "complete": {"type": "boolean"}, "at_us": int(), "parts": {"type": "array", "items": object(json!({
+                "parameter": string(), "points": opt("integer"), "gap": opt("string"), "age_s": opt("number")}),
+                &["parameter", "points", "gap", "age_s"])}}},
+        "AlarmHistoryPage": object(json!({"items": {"type": "array", "items": {"type": "object",
+            "required": ["time", "event_id", "bed", "rule", "occurrence", "class", "priority", "change", "state",
+                "actor", "condition_present", "message", "detail"]}}, "next_cursor": string()}), &["items"]),
+        "Observations": {"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+            "consciousness": {"enum": ["alert", "new_confusion", "voice", "pain", "unresponsive"]},
+            "oxygen": {"enum": ["air", "supplemental"]}, "spo2_scale": {"enum": [1, 2]}}},
+        "LimitOverride": object(json!({"bed_id": {"type": "string", "pattern": BED},
+            "patient_id": {"type": "string", "pattern": BED}, "rule": {"type": "string", "pattern": BED},
+            "low": opt("number"), "high": opt("number"),
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}), &["rule", "reason"]),
+        "LimitOverrideClear": object(json!({"bed_id": {"type": "string", "pattern": BED},
+            "patient_id": {"type": "string", "pattern": BED}, "rule": {"type": "string", "pattern": BED},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500}}), &["rule", "reason"]),
+        "SilenceRequest": object(json!({"duration_secs": {"type": "integer", "minimum": 1}}), &["duration_secs"]),
+    })
+}
+
+fn base_schemas() -> Value {
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     let opt = |t: &str| nullable(t);
     json!({

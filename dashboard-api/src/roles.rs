@@ -91,6 +91,10 @@ pub enum Permission {
     PatientsRegister,
     /// Admit a patient to a bed and discharge them.
     AdmissionsManage,
+    /// See open alarms (technical ones only, without [`Self::AlarmsAct`]).
+    AlarmsRead,
+    /// Acknowledge, silence and answer alarms.
+    AlarmsAct,
 }
 
 /// What a role may do with a permission.
@@ -152,6 +156,21 @@ pub fn access(role: Role, permission: Permission) -> Access {
         Permission::AdmissionsManage => match role {
             FrontDesk | Nurse | ChargeNurse => Allow,
             _ => Deny,
+        },
+        // The bedside and escalation staff act on alarms. Biomedical
+        // engineers see the open technical alarms (equipment, network,
+        // spool), which name beds but carry no patient values; the list
+        // hides the others from them. Administrators, pharmacists, billing
+        // and front desk have no part in answering alarms.
+        Permission::AlarmsRead => match role {
+            Physician | Nurse | ChargeNurse | BiomedicalEngineer => Allow,
+            Administrator | Pharmacist | BillingClerk | FrontDesk => Deny,
+        },
+        // Acknowledging or silencing is a clinical decision about a patient:
+        // no break-the-glass path, a pharmacist in an emergency calls staff.
+        Permission::AlarmsAct => match role {
+            Physician | Nurse | ChargeNurse => Allow,
+            Administrator | BiomedicalEngineer | Pharmacist | BillingClerk | FrontDesk => Deny,
         },
         Permission::AuditRead | Permission::UsersManage => match role {
             Administrator => Allow,

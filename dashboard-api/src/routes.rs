@@ -271,6 +271,76 @@ pub static ROUTES: &[Route] = &[
         Permission::AdmissionsManage,
         "admission.discharge",
     ),
+    // Alarms: reads are audited as patient data; actions carry the caller
+    // as actor. NEWS2 is a clinical score, read like vitals.
+    route(
+        Method::GET,
+        "/api/v1/alarms",
+        Permission::AlarmsRead,
+        "alarms.list",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/alarms/history",
+        Permission::AlarmsRead,
+        "alarms.history",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/beds/{bed_id}/news2",
+        Permission::VitalsRead,
+        "alarms.news2",
+    ),
+    // Manual NEWS2 inputs and limit overrides change what alarms; the same
+    // staff who act on alarms give them. Audited here and in the alarm log.
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/observations",
+        Permission::AlarmsAct,
+        "news2.observation",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/limit-overrides",
+        Permission::AlarmsAct,
+        "alarm_limits.override",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/limit-overrides/clear",
+        Permission::AlarmsAct,
+        "alarm_limits.clear",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/alarms/{rule_id}/acknowledge",
+        Permission::AlarmsAct,
+        "alarm.acknowledge",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/alarms/{rule_id}/silence",
+        Permission::AlarmsAct,
+        "alarm.silence",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/alarms/{rule_id}/accept",
+        Permission::AlarmsAct,
+        "alarm.accept",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/alarms/{rule_id}/decline",
+        Permission::AlarmsAct,
+        "alarm.decline",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/beds/{bed_id}/alarms/{rule_id}/accept-and-call-back",
+        Permission::AlarmsAct,
+        "alarm.accept_call_back",
+    ),
 ];
 
 /// The table entry for `method` on the matched `path`, if any.
@@ -359,6 +429,38 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/admissions/{admission_id}/discharge",
             post(api::patients::discharge),
+        )
+        .route("/api/v1/alarms", get(api::alarms::list))
+        .route("/api/v1/alarms/history", get(api::alarm_history::history))
+        .route("/api/v1/beds/{bed_id}/news2", get(api::alarms::news2))
+        .route(
+            "/api/v1/beds/{bed_id}/observations",
+            post(api::clinical_inputs::observe),
+        )
+        .route("/api/v1/limit-overrides", post(api::clinical_inputs::set))
+        .route(
+            "/api/v1/limit-overrides/clear",
+            post(api::clinical_inputs::clear),
+        )
+        .route(
+            "/api/v1/beds/{bed_id}/alarms/{rule_id}/acknowledge",
+            post(api::alarms::acknowledge),
+        )
+        .route(
+            "/api/v1/beds/{bed_id}/alarms/{rule_id}/silence",
+            post(api::alarms::silence),
+        )
+        .route(
+            "/api/v1/beds/{bed_id}/alarms/{rule_id}/accept",
+            post(api::alarms::accept),
+        )
+        .route(
+            "/api/v1/beds/{bed_id}/alarms/{rule_id}/decline",
+            post(api::alarms::decline),
+        )
+        .route(
+            "/api/v1/beds/{bed_id}/alarms/{rule_id}/accept-and-call-back",
+            post(api::alarms::accept_and_call_back),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .fallback(|| async { ApiError::no_such_route() })

@@ -7,6 +7,9 @@ use collector::schema::Migration;
 pub const API_ROLE: &str = "healthsphere_api";
 
 /// Every migration of the API, in order.
+///
+/// 2003 needs the alerting store's `alarm_events`: apply
+/// `alerting::store::MIGRATIONS` in the same `migrate_with` call.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2001,
@@ -17,6 +20,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2002,
         name: "patients with sealed identifiers, admissions to beds",
         sql: include_str!("../migrations/2002_patients_admissions.sql"),
+    },
+    Migration {
+        version: 2003,
+        name: "alarm log readable by the API, per tenant",
+        sql: include_str!("../migrations/2003_alarm_history.sql"),
     },
 ];
 

@@ -28,6 +28,8 @@ pub struct AppState {
     pub devices: Option<crate::devices::DeviceAdmin>,
     /// The live bus, for `/api/v1/live`; `None` answers 503 there.
     pub live: Option<crate::live::LiveSource>,
+    /// The alerting runtime; `None` answers 503 on the alarm routes.
+    pub alerting: Option<crate::api::alarms::Alerting>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -38,6 +40,7 @@ impl std::fmt::Debug for AppState {
             .field("core", &self.core)
             .field("live", &self.live.is_some())
             .field("devices", &self.devices)
+            .field("alerting", &self.alerting.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -53,6 +56,7 @@ impl AppState {
             core: None,
             devices: None,
             live: None,
+            alerting: None,
             shutting_down: Arc::default(),
         }
     }
@@ -82,6 +86,13 @@ impl AppState {
     #[must_use]
     pub fn with_live(mut self, source: crate::live::LiveSource) -> Self {
         self.live = Some(source);
+        self
+    }
+
+    /// The same state, serving alarms through `alerting`.
+    #[must_use]
+    pub fn with_alerting(mut self, alerting: crate::api::alarms::Alerting) -> Self {
+        self.alerting = Some(alerting);
         self
     }
 

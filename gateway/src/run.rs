@@ -89,7 +89,6 @@ pub async fn run(
         _ => None,
     };
 
-    // Held for the API, which another change wires to it.
     let alerting = crate::alarms::start(&config, &ingest, &metrics, &registry, &intake_stopped)?;
 
     let adapter_metrics =
@@ -121,7 +120,12 @@ pub async fn run(
         let d = inventory.devices.iter().find(|d| d.device_id == device)?;
         Some(d.bed_id.as_str().into())
     });
-    crate::device_alarms::spawn(&ctx.status, bed_of, alerting, intake_stopped.clone());
+    crate::device_alarms::spawn(
+        &ctx.status,
+        bed_of,
+        alerting.clone(),
+        intake_stopped.clone(),
+    );
     let supervisor = tokio::spawn(crate::adapters::supervise(
         adapters,
         options.config_path.clone(),
@@ -132,7 +136,11 @@ pub async fn run(
 
     let mut state = AppState::new(registry, metrics, config.database.is_some())
         .with_health(health)
-        .with_devices(admin);
+        .with_devices(admin)
+        .with_alerting(dashboard_api::api::alarms::Alerting::new(
+            &config.site.tenant_id,
+            alerting,
+        ));
     if let Some(core) = api_core(&config)? {
         let bus = ingest.clone();
         state = state

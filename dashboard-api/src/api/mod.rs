@@ -1,7 +1,10 @@
 //! The handlers of the authenticated API, by area.
 
+pub mod alarm_history;
+pub mod alarms;
 pub mod audit;
 pub mod auth;
+pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;
 mod observation_id;

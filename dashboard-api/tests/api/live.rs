@@ -256,3 +256,55 @@ async fn patients_and_wards_are_followed_through_current_admissions() {
     assert_eq!(audited, 2);
     env.done().await;
 }
+
+/// The next frame that is not a vitals update.
+async fn next_alarm_frame(ws: &mut Socket) -> Value {
+    loop {
+        let v = next_json(ws).await;
+        if v["event"] != "patient:vitals:update" {
+            return v;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_events_reach_subscribers_of_the_bed_only() {
+    let Some(env) = env("live_alarms", cheap_config()).await else {
+        return;
+    };
+    let nurse_id = env.user("st-mary", "cat", &[Role::Nurse]).await;
+    let cat = env.login("st-mary", "cat").await;
+    let addr = serve(&env).await;
+    let mut ws = connect(addr, Some(&cat)).await.unwrap();
+    send(&mut ws, json!({"subscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(next_json(&mut ws).await["event"], "subscribed");
+    let desat = |bed: &str| Sample {
+        metric: Metric::Spo2,
+        value: 75.0,
+        time_us: alerting::runtime::Clock::start().now().as_micros(),
+        ..sample("st-mary", bed, 0.0)
+    };
+    // bed-2's alarm is raised first but nobody here follows bed-2.
+    let batch: LiveBatch = Arc::from(vec![desat("bed-2"), desat("bed-1")]);
+    env.live.send(batch).unwrap();
+    let raised = next_alarm_frame(&mut ws).await;
+    assert_eq!(raised["event"], "alarm:raised", "{raised}");
+    assert_eq!(
+        (&raised["data"]["bed"], &raised["data"]["rule"]),
+        (&json!("bed-1"), &json!("spo2_desat"))
+    );
+    let (status, _) = env
+        .call(
+            axum::http::Method::POST,
+            "/api/v1/beds/bed-1/alarms/spo2_desat/acknowledge",
+            Some(&cat),
+            None,
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    let updated = next_alarm_frame(&mut ws).await;
+    assert_eq!(updated["event"], "alarm:updated", "{updated}");
+    assert_eq!(updated["data"]["actor"], json!(nurse_id));
+    assert_eq!(updated["data"]["bed"], "bed-1");
+    env.done().await;
+}

@@ -2,6 +2,7 @@
 //! socket. Each test makes its own throwaway database; without a server the
 //! tests skip (or fail under `HEALTHSPHERE_REQUIRE_DB=1`).
 
+mod alarms;
 mod audit_chain;
 mod devices;
 mod fhir;

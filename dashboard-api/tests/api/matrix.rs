@@ -1,6 +1,7 @@
 //! Every route for every role, compared with the permission matrix.
 
 use axum::http::{Method, StatusCode};
+use dashboard_api::config::AuthConfig;
 use dashboard_api::roles::{access, Access, Permission, Role};
 use dashboard_api::routes::ROUTES;
 use serde_json::json;
@@ -11,7 +12,7 @@ use crate::support::{cheap_config, code, env};
 async fn every_route_for_every_role_follows_the_matrix() {
     // The walk sends more requests than the default burst, all from one
     // (absent) address; the rate limit is tested elsewhere.
-    let config = dashboard_api::config::AuthConfig {
+    let config = AuthConfig {
         request_burst_per_address: 10_000,
         ..cheap_config()
     };
@@ -33,7 +34,8 @@ async fn every_route_for_every_role_follows_the_matrix() {
                 .replace("{user_id}", &"0".repeat(32))
                 .replace("{patient_id}", &"0".repeat(32))
                 .replace("{admission_id}", &"0".repeat(32))
-                .replace("{observation_id}", "heart-rate.1.0123456789abcdef");
+                .replace("{observation_id}", "heart-rate.1.0123456789abcdef")
+                .replace("{rule_id}", "spo2_desat");
             let body = (route.method == Method::POST).then(|| json!({}));
             let (status, b) = env
                 .call(route.method.clone(), &uri, Some(&token), body)
@@ -78,7 +80,8 @@ async fn every_route_for_every_role_follows_the_matrix() {
             .replace("{user_id}", &"0".repeat(32))
             .replace("{patient_id}", &"0".repeat(32))
             .replace("{admission_id}", &"0".repeat(32))
-            .replace("{observation_id}", "heart-rate.1.0123456789abcdef");
+            .replace("{observation_id}", "heart-rate.1.0123456789abcdef")
+            .replace("{rule_id}", "spo2_desat");
         let body = (route.method == Method::POST).then(|| json!({}));
         let (status, b) = env.call(route.method.clone(), &uri, None, body).await;
         if route.permission == Permission::Public {

@@ -3,10 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use alerting::engine::EngineConfig;
+use alerting::lifecycle::{EscalationPath, EscalationStep};
+use alerting::runtime::{AlertingHandle, AlertingMetrics, RuntimeConfig};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use collector::CollectorMetrics;
+use dashboard_api::api::alarms::Alerting;
 use dashboard_api::auth::users::{create_tenant, create_user};
 use dashboard_api::config::{ApiSecret, AuthConfig};
 use dashboard_api::core::ApiCore;
@@ -36,6 +40,41 @@ pub(crate) struct Env {
     pub(crate) live: tokio::sync::broadcast::Sender<collector::LiveBatch>,
     /// The devices the router's device administration serves.
     pub(crate) devices: DeviceFixture,
+    /// The state the router serves, for tests that need a variant of it.
+    pub(crate) state: AppState,
+    /// The alerting runtime (site `st-mary`, no escalation) over `live`.
+    pub(crate) alerting: AlertingHandle,
+    _alerting_stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// An alerting runtime of site `st-mary` reading the live bus `live`,
+/// offering escalated alarms to `escalation` in order (none when empty).
+/// It runs while the returned sender lives.
+pub(crate) fn alerting_runtime(
+    live: &tokio::sync::broadcast::Sender<collector::LiveBatch>,
+    escalation: &[&str],
+) -> (AlertingHandle, tokio::sync::watch::Sender<bool>) {
+    let mut engine = EngineConfig::new("st-mary", "test");
+    if !escalation.is_empty() {
+        let steps = escalation
+            .iter()
+            .map(|&id| EscalationStep {
+                recipient: id.into(),
+                ttl: std::time::Duration::from_secs(600),
+            })
+            .collect();
+        engine.escalation = Some(EscalationPath::new(steps).unwrap());
+    }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let (handle, _task) = alerting::runtime::spawn(
+        RuntimeConfig::new(engine),
+        live.subscribe(),
+        None,
+        Vec::new(),
+        AlertingMetrics::unregistered(),
+        stop_rx,
+    );
+    (handle, stop)
 }
 
 /// The shipped profiles plus a site folder of the test's own, one
@@ -120,9 +159,15 @@ pub(crate) fn cheap_config() -> AuthConfig {
 pub(crate) async fn env(name: &str, config: AuthConfig) -> Option<Env> {
     let db = TestDb::create(name).await?;
     let mut owner = db.client().await;
-    collector::schema::migrate_with(&mut owner, &[dashboard_api::schema::MIGRATIONS])
-        .await
-        .expect("migrate");
+    collector::schema::migrate_with(
+        &mut owner,
+        &[
+            alerting::store::MIGRATIONS,
+            dashboard_api::schema::MIGRATIONS,
+        ],
+    )
+    .await
+    .expect("migrate");
     create_tenant(&owner, &tenant("st-mary"), "St Mary")
         .await
         .unwrap();
@@ -138,13 +183,18 @@ pub(crate) async fn env(name: &str, config: AuthConfig) -> Option<Env> {
     let (live, _) = tokio::sync::broadcast::channel(1024);
     let source = live.clone();
     let (devices, admin) = device_admin();
+    let (alerting, alerting_stop) = alerting_runtime(&live, &[]);
     let state = AppState::new(registry, metrics, true)
         .with_core(Arc::clone(&core))
         .with_live(Arc::new(move || source.subscribe()))
         .with_health(devices.health.clone())
-        .with_devices(admin);
+        .with_devices(admin)
+        .with_alerting(Alerting::new("st-mary", alerting.clone()));
     Some(Env {
-        router: app(state),
+        router: app(state.clone()),
+        state,
+        alerting,
+        _alerting_stop: alerting_stop,
         live,
         devices,
         db,
@@ -167,27 +217,7 @@ impl Env {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let body = match body {
-            Some(v) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Body::from(serde_json::to_vec(&v).unwrap())
-            }
-            None => Body::empty(),
-        };
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, json)
+        call(&self.router, method, uri, token, body).await
     }
 
     pub(crate) async fn login_full(
@@ -220,4 +250,34 @@ impl Env {
 /// The problem code of an error body.
 pub(crate) fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or("")
+}
+
+/// Sends one request to `router`; the body as JSON (`Null` when not JSON).
+pub(crate) async fn call(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(serde_json::to_vec(&v).unwrap())
+        }
+        None => Body::empty(),
+    };
+    let res = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json)
 }
