@@ -15,7 +15,9 @@
 //! Alarm events of the alerting runtime for subscribed beds follow in its
 //! own form, `{"event": "alarm:raised" | "alarm:updated" | "alarm:resolved"
 //! | "emergency:broadcast", "data": <alarm notice>}`: same site only, and
-//! technical alarms only for roles that cannot act on alarms.
+//! technical alarms only for roles that cannot act on alarms. An
+//! `emergency:broadcast` (an escalation nobody accepted) goes to every such
+//! connection of the site, whatever beds it follows.
 //!
 //! A slow client never slows the gateway: each connection has its own queue
 //! of [`QUEUE_EVENTS`] events; when it is full, or the connection fell behind
@@ -25,9 +27,8 @@
 //! revocation or timeout closes the socket with `{"event": "session_ended"}`.
 //!
 //! Limitation: the product's other named events (appointments, messages,
-//! stock) are not published yet, and `emergency:broadcast` reaches
-//! subscribers of the bed only, not the whole ward. Browsers cannot set
-//! `Authorization` on a WebSocket; a browser client
+//! stock) are not published yet. Browsers cannot set `Authorization` on a
+//! WebSocket; a browser client
 //! needs a same-origin proxy that adds it.
 
 use std::collections::VecDeque;
@@ -361,9 +362,9 @@ async fn next_alarm(
 }
 
 /// Queues an alarm event (`alarm:raised`, `alarm:updated`,
-/// `alarm:resolved`, `emergency:broadcast`) of a followed bed that the
-/// caller may see (same site; technical alarms only for roles that cannot
-/// act on alarms). Other events of the runtime are not forwarded here.
+/// `alarm:resolved`) of a followed bed, or an `emergency:broadcast` of any
+/// bed, that the caller may see (same site; technical alarms only for roles
+/// that cannot act on alarms). Other events of the runtime are not forwarded here.
 /// False once the connection is closing.
 fn forward_alarm(
     who: &Principal,
@@ -375,12 +376,15 @@ fn forward_alarm(
     let Some(n) = ev.alarm() else {
         return true;
     };
-    // Beds followed directly or through a patient's or ward's admissions.
-    let subscribed = beds
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .followed()
-        .contains_key(n.bed.as_ref());
+    // An exhausted escalation concerns everyone on the site who may see it,
+    // whatever beds they follow; other events go to followers of the bed,
+    // directly or through a patient's or ward's admissions.
+    let subscribed = matches!(ev, LiveEvent::Emergency(_))
+        || beds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .followed()
+            .contains_key(n.bed.as_ref());
     if !subscribed || !crate::api::alarms::visible(who, site, n) {
         return true;
     }

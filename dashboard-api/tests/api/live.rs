@@ -308,3 +308,75 @@ async fn alarm_events_reach_subscribers_of_the_bed_only() {
     assert_eq!(updated["data"]["bed"], "bed-1");
     env.done().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_escalation_reaches_every_client_of_the_site() {
+    let Some(env) = env("live_emergency", cheap_config()).await else {
+        return;
+    };
+    let nurse_id = env.user("st-mary", "fay", &[Role::Nurse]).await;
+    env.user("st-mary", "gus", &[Role::Nurse]).await;
+    env.user("st-john", "hal", &[Role::Nurse]).await;
+    let fay = env.login("st-mary", "fay").await;
+    let gus = env.login("st-mary", "gus").await;
+    let hal = env.login("st-john", "hal").await;
+    // Fay is the only recipient: her decline exhausts the path.
+    let (handle, _stop) = crate::support::alerting_runtime(&env.live, &[&nurse_id]);
+    let router = dashboard_api::app(env.state.clone().with_alerting(
+        dashboard_api::api::alarms::Alerting::new("st-mary", handle.clone()),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = router
+        .clone()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, svc).await });
+
+    // Gus follows another bed of the same site; Hal is at another site.
+    let mut same_site = connect(addr, Some(&gus)).await.unwrap();
+    send(&mut same_site, json!({"subscribe": {"bed": "bed-9"}})).await;
+    assert_eq!(next_json(&mut same_site).await["event"], "subscribed");
+    let mut other_site = connect(addr, Some(&hal)).await.unwrap();
+    send(&mut other_site, json!({"subscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(next_json(&mut other_site).await["event"], "subscribed");
+
+    let mut events = handle.subscribe();
+    let desat = Sample {
+        metric: Metric::Spo2,
+        value: 75.0,
+        time_us: alerting::runtime::Clock::start().now().as_micros(),
+        ..sample("st-mary", "bed-1", 0.0)
+    };
+    env.live.send(Arc::from(vec![desat])).unwrap();
+    // Wait until the alarm has been offered to Fay before she declines it.
+    loop {
+        let ev = events.recv().await.unwrap();
+        if ev.alarm().is_some_and(|n| n.change == "escalation_offered") {
+            break;
+        }
+    }
+    let (status, body) = crate::support::call(
+        &router,
+        axum::http::Method::POST,
+        "/api/v1/beds/bed-1/alarms/spo2_desat/decline",
+        Some(&fay),
+        None,
+    )
+    .await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+
+    // Bounded, so a missing broadcast fails instead of hanging.
+    let broadcast = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        next_alarm_frame(&mut same_site),
+    )
+    .await
+    .expect("an emergency broadcast for a bed the client does not follow");
+    assert_eq!(broadcast["event"], "emergency:broadcast", "{broadcast}");
+    assert_eq!(broadcast["data"]["bed"], "bed-1");
+    // Nothing of St Mary reached St John's client: its next frame answers
+    // its next message.
+    send(&mut other_site, json!({"unsubscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(next_json(&mut other_site).await["event"], "unsubscribed");
+    env.done().await;
+}
