@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// API user tools.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Check a configuration file and list every problem in it.
     CheckConfig {
         /// The configuration file.
@@ -74,6 +79,34 @@ enum AuditCommand {
         database_url: Option<String>,
     },
 }
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user of the configuration's site, such as its first
+    /// administrator. Migrates the database first. The password is read from
+    /// HEALTHSPHERE_NEW_USER_PASSWORD or, without it, from the first line of
+    /// standard input; it never goes on the command line. Needs
+    /// HEALTHSPHERE_API_SECRET, as the API does.
+    Add {
+        /// The configuration file (its site and database).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The user name to sign in with.
+        #[arg(long)]
+        username: String,
+        /// The name shown to people; the user name when absent.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A role (administrator, physician, nurse, charge_nurse,
+        /// biomedical_engineer, pharmacist, billing_clerk, front_desk);
+        /// repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+/// Where `gateway user add` reads the new password when it is not on stdin.
+const NEW_USER_PASSWORD_ENV: &str = "HEALTHSPHERE_NEW_USER_PASSWORD";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -141,6 +174,31 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             anyhow::ensure!(broken == 0, "{broken} audit chain(s) failed verification");
             Ok(())
         }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    config,
+                    username,
+                    display_name,
+                    roles,
+                },
+        } => {
+            let loaded = config::load(&config, env)?;
+            let password = match env(NEW_USER_PASSWORD_ENV) {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let display = display_name.unwrap_or_else(|| username.clone());
+            let id = run::add_user(&loaded, &username, &display, &password, &roles).await?;
+            report_user(&loaded, &username, &id);
+            Ok(())
+        }
         Command::CheckConfig { file } => {
             let config = config::load(&file, env)?;
             report_config_ok(&file, &config);
@@ -193,6 +251,14 @@ fn database_url_of(config: &GatewayConfig, file: &Path) -> anyhow::Result<String
         )
     })?;
     Ok(db.url.expose().to_owned())
+}
+
+#[expect(clippy::print_stdout, reason = "the command's result is its output")]
+fn report_user(config: &GatewayConfig, username: &str, id: &str) {
+    println!(
+        "created user {username} (id {id}) of site {}",
+        config.site.tenant_id
+    );
 }
 
 #[expect(clippy::print_stdout, reason = "the command's result is its output")]

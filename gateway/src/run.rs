@@ -384,6 +384,63 @@ async fn start_api(
     }))
 }
 
+/// Creates a user of the configuration's site (and the site's tenant row when
+/// it is missing), after migrating the database: how the first administrator
+/// of a site comes to be. Returns the user's id.
+///
+/// # Errors
+///
+/// Without a database or `HEALTHSPHERE_API_SECRET`, for an unknown role, a
+/// password outside the allowed lengths, or a user name already taken.
+pub async fn add_user(
+    config: &GatewayConfig,
+    username: &str,
+    display_name: &str,
+    password: &str,
+    roles: &[String],
+) -> anyhow::Result<String> {
+    use dashboard_api::roles::Role;
+    let roles = roles
+        .iter()
+        .map(|r| Role::parse(r).with_context(|| format!("--role: `{r}` is not a role")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let db = config
+        .database
+        .as_ref()
+        .context("the configuration has no [database]")?;
+    let report = migrate(db.url.expose()).await?;
+    log_schema(&report);
+    let core = api_core(config)?.context("HEALTHSPHERE_API_SECRET is not set")?;
+    let tenant = dashboard_api::tenant::TenantId::parse(&config.site.tenant_id)
+        .context("site.tenant_id is not a valid tenant id")?;
+    let (client, connection) = tokio_postgres::connect(db.url.expose(), NoTls)
+        .await
+        .context("connect to the database")?;
+    let conn = tokio::spawn(connection);
+    let exists = client
+        .query_opt("SELECT 1 FROM tenants WHERE id = $1", &[&tenant.as_str()])
+        .await
+        .context("look up the site")?
+        .is_some();
+    if !exists {
+        dashboard_api::auth::users::create_tenant(&client, &tenant, &config.site.tenant_id)
+            .await
+            .context("create the site")?;
+    }
+    drop(client);
+    let _ = conn.await;
+    dashboard_api::auth::users::create_user(
+        &core,
+        &tenant,
+        username,
+        display_name,
+        password,
+        &roles,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("create the user: {e}"))
+}
+
 /// The authenticated API's core, when a database is configured and
 /// `HEALTHSPHERE_API_SECRET` is set; otherwise its routes answer 503.
 fn api_core(config: &GatewayConfig) -> anyhow::Result<Option<Arc<dashboard_api::core::ApiCore>>> {
