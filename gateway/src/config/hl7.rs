@@ -239,7 +239,7 @@ mod tests {
     use crate::config::load_str;
 
     const BASE: &str = "[site]\ntenant_id = \"t\"\nward_id = \"w\"\n\n\
-                        [spool]\ndir = \"/tmp/spool\"\n\n\
+                        [spool]\ndir = \"spool\"\n\n\
                         [[simulator]]\ndevice_id = \"sim-1\"\nbed_id = \"bed-1\"\n";
 
     fn load(hl7: &str) -> Result<crate::config::GatewayConfig, Vec<(String, String)>> {

@@ -37,7 +37,8 @@ pub fn crc16(bytes: &[u8]) -> u16 {
 
 /// Opens a serial device at `baud_rate`, 8N1, for [`serve_rtu`]: a real port or
 /// one end of a pseudo-terminal pair such as
-/// `socat pty,raw,echo=0,link=/tmp/bus-dev pty,raw,echo=0,link=/tmp/bus-gw`.
+/// `socat pty,raw,echo=0,link=bus-dev pty,raw,echo=0,link=bus-gw` (the two
+/// links name the device and the gateway side).
 ///
 /// # Errors
 ///
