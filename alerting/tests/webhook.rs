@@ -230,20 +230,22 @@ async fn endpoint_that_never_answers_raises_a_technical_alarm_and_attempts_are_r
         .find(|n| &*n.rule == "spo2_desat")
         .map(|n| n.occurrence);
     assert_eq!(raised_id, Some(1));
-    let rows = loop {
-        let rows = client
+    let deliveries = || async {
+        client
             .query(
                 "SELECT attempt, outcome, error FROM webhook_deliveries
                   WHERE endpoint = 'nursecall' ORDER BY time, attempt LIMIT 2",
                 &[],
             )
             .await
-            .unwrap();
-        if rows.len() == 2 {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+            .unwrap()
     };
+    // The store writes in the background; bounded, so a lost record fails.
+    healthsphere_tests::wait_until("two delivery records", Duration::from_secs(30), || async {
+        deliveries().await.len() == 2
+    })
+    .await;
+    let rows = deliveries().await;
     let got: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(got, [(1, "retrying".to_owned()), (2, "gave_up".to_owned())]);
     assert!(rows[0]

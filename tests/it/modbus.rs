@@ -386,11 +386,8 @@ impl Adapter {
     }
 
     async fn wait_for(&self, what: &str, check: impl Fn(&Self) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !check(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        healthsphere_tests::wait_until(what, Duration::from_secs(10), || async { check(self) })
+            .await;
     }
 }
 
