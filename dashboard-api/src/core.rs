@@ -27,6 +27,8 @@ pub struct ApiCore {
     pub passwords: Passwords,
     /// The random source for salts, tokens and secrets.
     pub rng: SystemRandom,
+    /// The hospital modules' live events.
+    pub events: crate::events::ModuleEvents,
     seal: SealKey,
     phi: SealKey,
     mrn_lookup: ring::hmac::Key,
@@ -174,6 +176,7 @@ impl ApiCore {
             jwt,
             passwords,
             rng: SystemRandom::new(),
+            events: crate::events::ModuleEvents::default(),
             seal,
             phi,
             mrn_lookup,

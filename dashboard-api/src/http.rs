@@ -28,7 +28,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Facts about the request every handler may need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestCtx {
     /// The request id, echoed in `X-Request-Id` and in every log line.
     pub request_id: String,

@@ -50,6 +50,7 @@ pub mod config;
 pub mod core;
 pub mod db;
 pub mod devices;
+pub mod events;
 pub mod http;
 pub mod live;
 mod live_subs;

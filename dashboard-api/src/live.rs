@@ -1,7 +1,9 @@
 //! `GET /api/v1/live`: live events over a WebSocket.
 //!
 //! The upgrade request is authenticated like any other (bearer token in the
-//! `Authorization` header, permission `VitalsRead`). The client then sends
+//! `Authorization` header); every signed-in role may connect, and what it
+//! receives follows its permissions. A client with `VitalsRead` (a
+//! pharmacist only under active break-the-glass access) sends
 //! subscriptions as JSON text frames naming one bed, patient or ward,
 //! `{"subscribe": {"bed": "bed-1"}}`, `{"subscribe": {"patient": "<id>"}}`,
 //! `{"subscribe": {"ward": "icu"}}` (and `unsubscribe` alike), and receives
@@ -15,7 +17,8 @@
 //! Alarm events of the alerting runtime for subscribed beds follow in its
 //! own form, `{"event": "alarm:raised" | "alarm:updated" | "alarm:resolved"
 //! | "emergency:broadcast", "data": <alarm notice>}`: same site only, and
-//! technical alarms only for roles that cannot act on alarms. An
+//! technical alarms only for roles that cannot act on alarms, nothing for
+//! roles without `AlarmsRead`. An
 //! `emergency:broadcast` (an escalation nobody accepted) goes to every such
 //! connection of the site, whatever beds it follows.
 //!
@@ -26,10 +29,13 @@
 //! closed. The session is checked again every [`SESSION_CHECK`]; a logout,
 //! revocation or timeout closes the socket with `{"event": "session_ended"}`.
 //!
-//! Limitation: the product's other named events (appointments, messages,
-//! stock) are not published yet. Browsers cannot set `Authorization` on a
-//! WebSocket; a browser client
-//! needs a same-origin proxy that adds it.
+//! The hospital modules' events (`appointment:status:change`,
+//! `staff:message:new`, `inventory:stock:low`) come as `{"event": <name>,
+//! "data": {...}}` to the connections their audience names (see
+//! [`crate::events`]); they need no subscription.
+//!
+//! Limitation: browsers cannot set `Authorization` on a WebSocket; a
+//! browser client needs a same-origin proxy that adds it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,9 +54,11 @@ use tokio::sync::{broadcast, Notify};
 
 use crate::auth::jwt::Claims;
 use crate::auth::session;
+use crate::events::ModuleEvent;
 use crate::http::Principal;
 use crate::live_subs::{self, Subscriptions, Topic};
 use crate::problem::ApiError;
+use crate::roles::{best_access, Access, Permission};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -142,7 +150,7 @@ fn notice(event: &str, reason: &str) -> Utf8Bytes {
 /// The upgrade handler.
 pub async fn live(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    Extension(mut who): Extension<Principal>,
     Extension(claims): Extension<Claims>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -150,25 +158,63 @@ pub async fn live(
         ws.map_err(|e| ApiError::malformed(format!("a WebSocket upgrade is required: {e}")))?;
     let source = state.live.clone().ok_or_else(ApiError::unavailable)?;
     let core = crate::api::core(&state)?;
+    let vitals = vitals_access(&core, &mut who, &claims).await?;
     let alarms = state
         .alerting
         .as_ref()
+        .filter(|_| best_access(&who.roles, Permission::AlarmsRead) == Access::Allow)
         .map(|a| (a.tenant().to_owned(), a.handle().subscribe()));
+    let modules = core.events.subscribe();
     Ok(ws
         .max_message_size(4096)
         .on_upgrade(move |socket| async move {
-            serve(socket, source, alarms, core, who, claims).await;
+            let feeds = Feeds {
+                source,
+                alarms,
+                modules,
+            };
+            serve(socket, feeds, core, who, claims, vitals).await;
         }))
+}
+
+/// Whether the caller may follow vitals: by role, or by the break-the-glass
+/// access of their session, which is then recorded on `who` so that the
+/// audit entries of their subscriptions are flagged.
+async fn vitals_access(
+    core: &crate::core::ApiCore,
+    who: &mut Principal,
+    claims: &Claims,
+) -> Result<bool, ApiError> {
+    match best_access(&who.roles, Permission::VitalsRead) {
+        Access::Allow => Ok(true),
+        Access::Deny => Ok(false),
+        Access::BreakGlass => {
+            who.break_glass = session::touch(core, &who.tenant, claims).await?.break_glass;
+            Ok(who.break_glass.is_some())
+        }
+    }
+}
+
+/// What a connection reads besides its client.
+struct Feeds {
+    source: LiveSource,
+    alarms: Option<(String, broadcast::Receiver<Arc<LiveEvent>>)>,
+    modules: broadcast::Receiver<Arc<ModuleEvent>>,
 }
 
 async fn serve(
     socket: WebSocket,
-    source: LiveSource,
-    mut alarms: Option<(String, broadcast::Receiver<Arc<LiveEvent>>)>,
+    feeds: Feeds,
     core: Arc<crate::core::ApiCore>,
-    who: Principal,
+    mut who: Principal,
     claims: Claims,
+    mut vitals: bool,
 ) {
+    let Feeds {
+        source,
+        mut alarms,
+        mut modules,
+    } = feeds;
     let (mut sink, mut stream) = socket.split();
     let outbox = Arc::new(Outbox::default());
     let beds: Arc<Mutex<Subscriptions>> = Arc::default();
@@ -196,7 +242,7 @@ async fn serve(
         tokio::select! {
             incoming = stream.next() => {
                 let Some(Ok(msg)) = incoming else { break };
-                if !handle_client(&core, &who, &beds, &outbox, msg).await {
+                if !handle_client(&core, &who, vitals, &beds, &outbox, msg).await {
                     break;
                 }
             }
@@ -229,10 +275,37 @@ async fn serve(
                 // Alerting stopped: vitals go on.
                 Err(broadcast::error::RecvError::Closed) => alarms = None,
             },
+            ev = modules.recv() => match ev {
+                Ok(ev) => {
+                    if !forward_module(&who, &beds, &outbox, &ev) {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    outbox.close_with(notice("dropped", "slow_consumer"));
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    outbox.close_with(notice("closed", "shutdown"));
+                    break;
+                }
+            },
             _ = checks.tick() => {
                 if session::touch(&core, &who.tenant, &claims).await.is_err() {
                     outbox.close_with(notice("session_ended", "sign in again"));
                     break;
+                }
+                if vitals && who.break_glass.is_some() {
+                    // Break-the-glass access is time-bounded: when it ends,
+                    // so does the following of vitals it allowed.
+                    vitals = matches!(vitals_access(&core, &mut who, &claims).await, Ok(true));
+                    if !vitals {
+                        *beds.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Subscriptions::default();
+                        if !outbox.push(notice("unsubscribed", "break-the-glass access ended")) {
+                            break;
+                        }
+                    }
                 }
                 if let Err(e) = live_subs::refresh(&core, &who, &beds).await {
                     // Keep following what was resolved before.
@@ -251,6 +324,7 @@ async fn serve(
 async fn handle_client(
     core: &crate::core::ApiCore,
     who: &Principal,
+    vitals: bool,
     beds: &Mutex<Subscriptions>,
     outbox: &Outbox,
     msg: Message,
@@ -269,6 +343,12 @@ async fn handle_client(
         Ok(ClientMessage::Unsubscribe(t)) => (false, t),
         Err(e) => return outbox.push(reply("error", format!("unreadable message: {e}"))),
     };
+    if !vitals {
+        return outbox.push(reply(
+            "error",
+            "following beds, patients and wards needs permission to read vitals".to_owned(),
+        ));
+    }
     let topic = match (target.bed, target.patient, target.ward) {
         (Some(b), None, None) if crate::api::is_identifier(&b) => Topic::Bed(b),
         (None, Some(p), None) if p.len() == 32 && p.bytes().all(|b| b.is_ascii_hexdigit()) => {
@@ -395,4 +475,18 @@ fn forward_alarm(
             true
         }
     }
+}
+
+/// Queues a hospital module's event when its audience includes the caller.
+/// False once the connection is closing.
+fn forward_module(
+    who: &Principal,
+    beds: &Mutex<Subscriptions>,
+    outbox: &Outbox,
+    ev: &ModuleEvent,
+) -> bool {
+    let subs = beds.lock().unwrap_or_else(PoisonError::into_inner);
+    let reaches = ev.reaches(who, |w| subs.follows_ward(w));
+    drop(subs);
+    !reaches || outbox.push(ev.frame().into())
 }

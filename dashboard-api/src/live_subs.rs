@@ -74,6 +74,11 @@ impl Subscriptions {
         self.topics.remove(topic);
     }
 
+    /// Whether the ward is followed.
+    pub(crate) fn follows_ward(&self, ward: &str) -> bool {
+        self.topics.contains_key(&Topic::Ward(ward.to_owned()))
+    }
+
     /// The patient and ward topics, to resolve again.
     pub(crate) fn resolvable(&self) -> Vec<Topic> {
         self.topics

@@ -111,7 +111,7 @@ pub static ROUTES: &[Route] = &[
     route(
         Method::GET,
         "/api/v1/live",
-        Permission::VitalsRead,
+        Permission::Authenticated,
         "vitals.live",
     ),
     route(
