@@ -466,6 +466,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::no_such_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(api::fhir_outcome::rewrite))
         .layer(middleware::from_fn(crate::compress::gzip))
         .layer(middleware::from_fn(request_context))
         .with_state(state)

@@ -152,12 +152,15 @@ pub fn document() -> Value {
             responses.insert("200".to_owned(), success.clone());
         }
         responses.insert(status, success);
+        let error = if route.path.starts_with("/fhir/") {
+            json!({"description": "A FHIR OperationOutcome",
+                   "content": {"application/fhir+json": {"schema": r("OperationOutcome")}}})
+        } else {
+            json!({"description": "Problem details (RFC 9457)",
+                   "content": {"application/problem+json": {"schema": r("Problem")}}})
+        };
         for s in error_statuses(route) {
-            responses.insert(
-                s.to_owned(),
-                json!({"description": "Problem details (RFC 9457)",
-                       "content": {"application/problem+json": {"schema": r("Problem")}}}),
-            );
+            responses.insert(s.to_owned(), error.clone());
         }
         let mut op = json!({
             "operationId": route.audit_name,

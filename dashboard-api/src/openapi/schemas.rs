@@ -82,6 +82,11 @@ fn base_schemas() -> Value {
         "Bundle": {"type": "object", "required": ["resourceType", "type"], "properties": {
             "resourceType": {"const": "Bundle"}, "type": {"const": "searchset"},
             "entry": {"type": "array", "items": {"type": "object"}}, "link": {"type": "array"}}},
+        "OperationOutcome": {"type": "object", "required": ["resourceType", "issue"], "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "minItems": 1, "items": object(json!({
+                "severity": {"enum": ["fatal", "error", "warning", "information"]}, "code": string(),
+                "details": {"type": "object"}, "diagnostics": string()}), &["severity", "code"])}}},
         "Sample": object(json!({"metric": string(), "value": {"type": "number"}, "unit": string(), "time": string(),
             "device_id": string(), "quality": int()}), &["metric", "value", "unit", "time", "device_id", "quality"]),
         "RawPage": object(json!({"items": {"type": "array", "items": r("Sample")}, "next_after": string()}), &["items"]),

@@ -200,6 +200,62 @@ async fn observations_and_audit_events_are_valid_fhir() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     }
 
+    // Errors under /fhir/ are OperationOutcomes, valid FHIR, one issue per
+    // bad search parameter, the stable problem code kept.
+    let (status, bad) = env
+        .call(
+            Method::GET,
+            "/fhir/R4/Observation?bed=bed-1&_count=0&colour=red",
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert_eq!(bad["resourceType"], "OperationOutcome", "{bad}");
+    assert_eq!(crate::support::code(&bad), "validation_failed");
+    let diagnostics: Vec<&str> = bad["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["diagnostics"].as_str().unwrap())
+        .collect();
+    assert!(
+        diagnostics[0].starts_with("_count: ") && diagnostics[1].starts_with("colour: "),
+        "{bad}"
+    );
+    let (status, missing) = env
+        .call(
+            Method::GET,
+            "/fhir/R4/Observation/not-an-id",
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["issue"][0]["code"], "not-found", "{missing}");
+    let (status, anonymous) = env
+        .call(Method::GET, "/fhir/R4/Observation?bed=bed-1", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous["issue"][0]["code"], "login", "{anonymous}");
+    let outcomes: Vec<Value> = [&bad, &missing, &anonymous]
+        .iter()
+        .enumerate()
+        .map(|(i, o)| json!({"fullUrl": format!("urn:uuid:00000000-0000-0000-0000-00000000000{i}"), "resource": o}))
+        .collect();
+    let outcomes = json!({"resourceType": "Bundle", "type": "collection", "entry": outcomes});
+    assert_eq!(validate(&outcomes), "ok 3 OperationOutcome");
+    // The rest of the API keeps problem details.
+    let (_, problem) = env
+        .call(
+            Method::GET,
+            "/api/v1/beds/bed-1/vitals?limit=0",
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(problem["code"], "validation_failed", "{problem}");
+
     let root = env.login("st-mary", "root").await;
     let (status, audit) = env
         .call(

@@ -382,3 +382,46 @@ async fn an_exhausted_escalation_reaches_every_client_of_the_site() {
     assert_eq!(next_json(&mut other_site).await["event"], "unsubscribed");
     env.done().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pharmacist_follows_vitals_only_under_break_the_glass() {
+    let Some(env) = env("live_break_glass", cheap_config()).await else {
+        return;
+    };
+    env.user("st-mary", "phil", &[Role::Pharmacist]).await;
+    let phil = env.login("st-mary", "phil").await;
+    let addr = serve(&env).await;
+
+    let mut ws = connect(addr, Some(&phil)).await.unwrap();
+    send(&mut ws, json!({"subscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(next_json(&mut ws).await["event"], "error");
+    ws.close(None).await.unwrap();
+
+    let (status, b) = env
+        .call(
+            axum::http::Method::POST,
+            "/api/v1/auth/break-glass",
+            Some(&phil),
+            Some(json!({"reason": "code blue in bed 1, checking the last doses"})),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{b}");
+    let mut ws = connect(addr, Some(&phil)).await.unwrap();
+    send(&mut ws, json!({"subscribe": {"bed": "bed-1"}})).await;
+    assert_eq!(next_json(&mut ws).await["event"], "subscribed");
+    env.live
+        .send(Arc::from(vec![sample("st-mary", "bed-1", 88.0)]))
+        .unwrap();
+    assert_eq!(next_json(&mut ws).await["samples"][0]["value"], 88.0);
+    let flagged: bool = env
+        .owner
+        .query_one(
+            "SELECT break_glass FROM audit_log WHERE event = 'vitals.live.subscribe'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(flagged, "the subscription is flagged in the audit log");
+    env.done().await;
+}

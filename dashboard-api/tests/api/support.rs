@@ -248,8 +248,13 @@ impl Env {
 }
 
 /// The problem code of an error body.
+/// The stable problem code of an error body: a problem's `code`, or the code
+/// an OperationOutcome (the FHIR endpoints' errors) keeps in its first issue.
 pub(crate) fn code(body: &Value) -> &str {
-    body["code"].as_str().unwrap_or("")
+    body["code"]
+        .as_str()
+        .or_else(|| body["issue"][0]["details"]["coding"][0]["code"].as_str())
+        .unwrap_or("")
 }
 
 /// Sends one request to `router`; the body as JSON (`Null` when not JSON).
