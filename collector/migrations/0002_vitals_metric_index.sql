@@ -1,0 +1,13 @@
+-- The newest sample of each metric of a bed ("latest vitals", the NEWS2
+-- inputs, the FHIR search by code) is found by a short backward scan of this
+-- index, one per metric. With only the sample key, ordered by time before
+-- metric, a metric the bed does not report made that scan read the whole
+-- window: 35 ms against 0.4 ms for one bed of an hour of 10 metrics a
+-- second, 17 metrics asked. The cost is a second index on every insert (see
+-- the README's performance figures).
+--
+-- On a database that already holds months of vitals, this builds the index
+-- of every chunk inside the migration's transaction, and writes to `vitals`
+-- wait until it is done: readings wait in the gateway's spool meanwhile,
+-- and none is lost. Run `gateway migrate` at a quiet hour on such a site.
+CREATE INDEX vitals_bed_metric_time ON vitals (tenant_id, bed_id, metric, time DESC);
