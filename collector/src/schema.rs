@@ -29,18 +29,11 @@ pub struct Migration {
 }
 
 /// Every migration of the collector's schema, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "vitals hypertable and ingest progress",
-        sql: include_str!("../migrations/0001_vitals.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "vitals index by bed, metric and time",
-        sql: include_str!("../migrations/0002_vitals_metric_index.sql"),
-    },
-];
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "vitals hypertable and ingest progress",
+    sql: include_str!("../migrations/0001_vitals.sql"),
+}];
 
 /// Chunks of `vitals` older than this are compressed on the full edition.
 pub const COMPRESS_AFTER_DAYS: u32 = 7;

@@ -232,12 +232,12 @@ async fn latest_in(
     let since = SystemTime::now() - Duration::from_secs(within);
     let rows = tx
         .query(
-            // One short backward scan of the (tenant, bed, metric, time)
-            // index per metric and span instead of sorting the whole
-            // window: each metric's newest entry comes first, and a metric
-            // the bed does not report costs one index probe (collector
-            // migration 0002). A patient moved between beds has one
-            // candidate per span; the newest wins.
+            // One short backward index scan per metric and span instead of
+            // sorting the whole window: a metric the bed reports is found in
+            // its newest few index entries. (A metric it does not report
+            // scans the window; measured 19 ms against 48 ms for DISTINCT ON
+            // over an hour of 10 metrics a second.) A patient moved between
+            // beds has one candidate per span; the newest wins.
             &format!(
                 "{}SELECT DISTINCT ON (l.metric) l.metric, l.value, l.time, l.device_id, l.quality
                  FROM spans s CROSS JOIN unnest($3::text[]) AS m(metric)
