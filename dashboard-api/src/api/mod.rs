@@ -7,6 +7,8 @@ pub mod auth;
 pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;
+pub mod message_lists;
+pub mod messages;
 mod observation_id;
 pub mod patients;
 pub mod users;
@@ -91,6 +93,16 @@ impl Fields {
                 String::new()
             }
             Some(s) => s,
+        }
+    }
+
+    /// 422 listing every field that names a record that does not exist, if
+    /// any (see [`ApiError::unknown_reference`]).
+    pub(crate) fn finish_unknown(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::unknown_reference(self.0))
         }
     }
 
