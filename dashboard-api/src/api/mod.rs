@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;
+pub mod message_draft;
 pub mod message_lists;
 pub mod messages;
 mod observation_id;
