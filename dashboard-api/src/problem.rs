@@ -87,6 +87,18 @@ impl ApiError {
         e
     }
 
+    /// 422: the request is well-formed but names records that do not exist
+    /// (a recipient, a patient); `errors` names each such field.
+    pub fn unknown_reference(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_reference",
+            "The request names records that do not exist",
+        );
+        e.errors = errors;
+        e
+    }
+
     /// 400: the body is not the JSON expected.
     pub fn malformed(detail: impl Into<String>) -> Self {
         Self::new(

@@ -95,6 +95,9 @@ pub enum Permission {
     AlarmsRead,
     /// Acknowledge, silence and answer alarms.
     AlarmsAct,
+    /// Send staff messages and read those the caller may see (see
+    /// [`crate::api::messages`] for which ones).
+    MessagesUse,
 }
 
 /// What a role may do with a permission.
@@ -172,6 +175,13 @@ pub fn access(role: Role, permission: Permission) -> Access {
             Physician | Nurse | ChargeNurse => Allow,
             Administrator | BiomedicalEngineer | Pharmacist | BillingClerk | FrontDesk => Deny,
         },
+        // Every member of staff takes part in messaging: a nurse asks a
+        // physician or the pharmacy, the front desk tells a ward of an
+        // arrival. The route permission only opens the mailbox; which
+        // messages a caller sees is decided per message (sender, recipient
+        // user, holders of the recipient role, anyone for a ward message),
+        // and the others answer 404.
+        Permission::MessagesUse => Allow,
         Permission::AuditRead | Permission::UsersManage => match role {
             Administrator => Allow,
             _ => Deny,

@@ -341,6 +341,38 @@ pub static ROUTES: &[Route] = &[
         Permission::AlarmsAct,
         "alarm.accept_call_back",
     ),
+    // Staff messages: every role; which messages a caller sees is decided
+    // per message (see api::messages). Reads and sends are audited.
+    route(
+        Method::POST,
+        "/api/v1/messages",
+        Permission::MessagesUse,
+        "message.send",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/messages",
+        Permission::MessagesUse,
+        "message.list",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/messages/sent",
+        Permission::MessagesUse,
+        "message.sent",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/messages/{message_id}",
+        Permission::MessagesUse,
+        "message.read",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/messages/{message_id}/read",
+        Permission::MessagesUse,
+        "message.receipt",
+    ),
 ];
 
 /// The table entry for `method` on the matched `path`, if any.
@@ -461,6 +493,16 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/beds/{bed_id}/alarms/{rule_id}/accept-and-call-back",
             post(api::alarms::accept_and_call_back),
+        )
+        .route(
+            "/api/v1/messages",
+            get(api::message_lists::inbox).post(api::messages::send),
+        )
+        .route("/api/v1/messages/sent", get(api::message_lists::sent))
+        .route("/api/v1/messages/{message_id}", get(api::messages::get))
+        .route(
+            "/api/v1/messages/{message_id}/read",
+            post(api::messages::mark_read),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .fallback(|| async { ApiError::no_such_route() })

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alarm log readable by the API, per tenant",
         sql: include_str!("../migrations/2003_alarm_history.sql"),
     },
+    Migration {
+        version: 2006,
+        name: "staff messages with sealed text, per-reader receipts",
+        sql: include_str!("../migrations/2006_staff_messages.sql"),
+    },
 ];
 
 #[cfg(test)]

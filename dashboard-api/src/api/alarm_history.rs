@@ -76,12 +76,12 @@ fn micros(t: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-fn encode_cursor(time: SystemTime, event_id: &str) -> String {
+pub(super) fn encode_cursor(time: SystemTime, event_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{event_id}", micros(time)))
 }
 
 /// The position after which the next page starts: time and event id.
-fn decode_cursor(c: &str) -> Option<(SystemTime, String)> {
+pub(super) fn decode_cursor(c: &str) -> Option<(SystemTime, String)> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
     let (us, id) = raw.split_once(':')?;
     let us = u64::try_from(us.parse::<i64>().ok()?).ok()?;

@@ -8,6 +8,9 @@ pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;
 pub mod fhir_outcome;
+pub mod message_draft;
+pub mod message_lists;
+pub mod messages;
 mod observation_id;
 pub mod patients;
 pub mod users;
@@ -92,6 +95,16 @@ impl Fields {
                 String::new()
             }
             Some(s) => s,
+        }
+    }
+
+    /// 422 listing every field that names a record that does not exist, if
+    /// any (see [`ApiError::unknown_reference`]).
+    pub(crate) fn finish_unknown(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::unknown_reference(self.0))
         }
     }
 

@@ -123,6 +123,12 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     if patients && route.method == axum::http::Method::POST {
         s.push("409");
     }
+    if route.path.contains("{message_id}") {
+        s.push("404");
+    }
+    if route.path == "/api/v1/messages" && route.method == axum::http::Method::POST {
+        s.push("422");
+    }
     s.sort_unstable();
     s
 }

@@ -414,6 +414,52 @@ pub(super) fn operation(route: &Route) -> Option<Operation> {
             p.ends_with("/silence").then(|| r("SilenceRequest")),
             ok("200", j, r("Alarm")),
         ),
+        ("POST", "/api/v1/messages") => (
+            "Send a staff message to a user, a role or a ward",
+            vec![],
+            Some(r("NewMessage")),
+            ok("201", j, r("Message")),
+        ),
+        ("GET", "/api/v1/messages") => (
+            "The caller's inbox (or a ward's messages), newest first",
+            vec![
+                query("unread", json!({"type": "boolean"}), false),
+                query("ward", json!({"type": "string", "pattern": BED}), false),
+                query("cursor", string(), false),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100}),
+                    false,
+                ),
+            ],
+            None,
+            ok("200", j, r("MessagePage")),
+        ),
+        ("GET", "/api/v1/messages/sent") => (
+            "The messages the caller sent, newest first",
+            vec![
+                query("cursor", string(), false),
+                query(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100}),
+                    false,
+                ),
+            ],
+            None,
+            ok("200", j, r("MessagePage")),
+        ),
+        ("GET", "/api/v1/messages/{message_id}") => (
+            "Read a message (404 unless the caller may)",
+            vec![path("message_id", USER_ID)],
+            None,
+            ok("200", j, r("Message")),
+        ),
+        ("POST", "/api/v1/messages/{message_id}/read") => (
+            "Mark a message read (idempotent)",
+            vec![path("message_id", USER_ID)],
+            None,
+            ok("200", j, r("Receipt")),
+        ),
         _ => return None,
     })
 }

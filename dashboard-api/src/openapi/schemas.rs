@@ -2,15 +2,49 @@
 
 use serde_json::{json, Value};
 
-use super::{int, nullable, object, r, string, BED};
+use super::{int, nullable, object, r, string, BED, USER_ID};
 use crate::roles::Role;
 
 pub(super) fn schemas() -> Value {
     let mut all = base_schemas();
-    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), alarm_schemas()) {
-        all.extend(more);
+    for more in [alarm_schemas(), message_schemas()] {
+        if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     all
+}
+
+fn message_schemas() -> Value {
+    let id = || json!({"type": "string", "pattern": USER_ID});
+    let head = |extra: Value| {
+        let mut props = json!({"id": string(), "sender_id": string(), "to": r("Recipient"),
+            "priority": {"enum": ["routine", "urgent"]}, "patient_id": string(), "subject": string(),
+            "sent_at": string(), "read_at": string()});
+        if let (Some(p), Value::Object(extra)) = (props.as_object_mut(), extra) {
+            p.extend(extra);
+        }
+        props
+    };
+    let required = ["id", "sender_id", "to", "priority", "subject", "sent_at"];
+    json!({
+        "Recipient": {"oneOf": [
+            object(json!({"user": id()}), &["user"]),
+            object(json!({"role": r("Role")}), &["role"]),
+            object(json!({"ward": {"type": "string", "pattern": BED}}), &["ward"])]},
+        "NewMessage": object(json!({"to": r("Recipient"),
+            "subject": {"type": "string", "minLength": 1, "maxLength": 200},
+            "body": {"type": "string", "minLength": 1, "maxLength": 4000},
+            "priority": {"enum": ["routine", "urgent"]}, "patient_id": id()}),
+            &["to", "subject", "body", "priority"]),
+        "Receipt": object(json!({"message_id": string(), "user_id": string(), "read_at": string()}),
+            &["message_id", "user_id", "read_at"]),
+        "Message": object(head(json!({"body": string(), "reads": {"type": "array", "items": r("Receipt")}})),
+            &[&required[..], &["body", "reads"]].concat()),
+        "MessageSummary": object(head(json!({"read_count": int()})), &[&required[..], &["read_count"]].concat()),
+        "MessagePage": object(json!({"items": {"type": "array", "items": r("MessageSummary")}, "next_cursor": string()}),
+            &["items"]),
+    })
 }
 
 fn alarm_schemas() -> Value {

@@ -8,6 +8,7 @@ mod devices;
 mod fhir;
 mod live;
 mod matrix;
+mod messages;
 mod patients;
 mod schemathesis;
 mod sessions;

@@ -35,7 +35,8 @@ async fn every_route_for_every_role_follows_the_matrix() {
                 .replace("{patient_id}", &"0".repeat(32))
                 .replace("{admission_id}", &"0".repeat(32))
                 .replace("{observation_id}", "heart-rate.1.0123456789abcdef")
-                .replace("{rule_id}", "spo2_desat");
+                .replace("{rule_id}", "spo2_desat")
+                .replace("{message_id}", &"0".repeat(32));
             let body = (route.method == Method::POST).then(|| json!({}));
             let (status, b) = env
                 .call(route.method.clone(), &uri, Some(&token), body)
@@ -81,7 +82,8 @@ async fn every_route_for_every_role_follows_the_matrix() {
             .replace("{patient_id}", &"0".repeat(32))
             .replace("{admission_id}", &"0".repeat(32))
             .replace("{observation_id}", "heart-rate.1.0123456789abcdef")
-            .replace("{rule_id}", "spo2_desat");
+            .replace("{rule_id}", "spo2_desat")
+            .replace("{message_id}", &"0".repeat(32));
         let body = (route.method == Method::POST).then(|| json!({}));
         let (status, b) = env.call(route.method.clone(), &uri, None, body).await;
         if route.permission == Permission::Public {
