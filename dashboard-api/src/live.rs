@@ -252,12 +252,8 @@ async fn serve(
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    outbox.close_with(notice("dropped", "slow_consumer"));
-                    break;
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    outbox.close_with(notice("closed", "shutdown"));
+                Err(e) => {
+                    feed_ended(&outbox, &e);
                     break;
                 }
             },
@@ -268,8 +264,8 @@ async fn serve(
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    outbox.close_with(notice("dropped", "slow_consumer"));
+                Err(e @ broadcast::error::RecvError::Lagged(_)) => {
+                    feed_ended(&outbox, &e);
                     break;
                 }
                 // Alerting stopped: vitals go on.
@@ -281,12 +277,8 @@ async fn serve(
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    outbox.close_with(notice("dropped", "slow_consumer"));
-                    break;
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    outbox.close_with(notice("closed", "shutdown"));
+                Err(e) => {
+                    feed_ended(&outbox, &e);
                     break;
                 }
             },
@@ -318,6 +310,15 @@ async fn serve(
     // Let the writer deliver the final notice, bounded by its send timeout.
     let _ = tokio::time::timeout(SEND_TIMEOUT, writer).await;
     tracing::debug!(request_id = %who.ctx.request_id, "Live connection closed");
+}
+
+/// Closes the connection with the notice for a feed that failed: it fell
+/// behind (the client is too slow) or closed (the gateway is stopping).
+fn feed_ended(outbox: &Outbox, e: &broadcast::error::RecvError) {
+    outbox.close_with(match e {
+        broadcast::error::RecvError::Lagged(_) => notice("dropped", "slow_consumer"),
+        broadcast::error::RecvError::Closed => notice("closed", "shutdown"),
+    });
 }
 
 /// Applies one client frame. False when the connection should end.
