@@ -147,6 +147,10 @@ pub async fn run(
             .with_core(core)
             .with_live(Arc::new(move || bus.subscribe()));
     }
+    // Admissions made through the API tell alerting as they happen; those
+    // made before this start come from the database.
+    let census = state.clone();
+    tokio::spawn(async move { dashboard_api::api::census::restore(&census).await });
     let api = start_api(&config, state.clone(), intake_stopped.clone()).await?;
     let sources = crate::sim::spawn(
         &config.simulator,

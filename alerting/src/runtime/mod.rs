@@ -341,8 +341,9 @@ impl AlertingHandle {
             .await?
     }
 
-    /// A patient is admitted to `bed`. Until the API's admissions feed this,
-    /// the gateway configuration's admitted beds are passed in at start.
+    /// A patient is admitted to `bed`: the API's admissions as they are
+    /// recorded, the current ones at start, and the gateway configuration's
+    /// `admitted_beds`.
     ///
     /// # Errors
     ///

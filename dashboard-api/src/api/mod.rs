@@ -4,6 +4,7 @@ pub mod alarm_history;
 pub mod alarms;
 pub mod audit;
 pub mod auth;
+pub mod census;
 pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Row, Transaction};
 
-use super::{core, Fields};
+use super::{census, core, Fields};
 use crate::audit::{self, Action};
 use crate::core::ApiCore;
 use crate::db::{begin_tenant, query};
@@ -412,7 +412,13 @@ pub async fn admit(
     e.reason = Some(format!("bed {bed_id}"));
     audit::append(&tx, &e).await?;
     tx.commit().await.map_err(query("commit"))?;
-    Ok((StatusCode::CREATED, Json(admission(&row))).into_response())
+    let out = admission(&row);
+    let change = census::Change::Admitted {
+        bed: out.bed_id.clone(),
+        patient: out.patient_id.clone(),
+    };
+    census::tell(&state, &who.tenant, change).await;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 /// `GET /api/v1/patients/{patient_id}/admissions`: every admission of the
@@ -501,6 +507,10 @@ pub async fn discharge(
     e.patient_id = Some(out.patient_id.clone());
     audit::append(&tx, &e).await?;
     tx.commit().await.map_err(query("commit"))?;
+    let change = census::Change::Discharged {
+        bed: out.bed_id.clone(),
+    };
+    census::tell(&state, &who.tenant, change).await;
     Ok(Json(out).into_response())
 }
 

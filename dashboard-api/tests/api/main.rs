@@ -4,6 +4,7 @@
 
 mod alarms;
 mod audit_chain;
+mod census;
 mod devices;
 mod fhir;
 mod live;

@@ -65,9 +65,18 @@ pub(crate) fn alerting_runtime(
             .collect();
         engine.escalation = Some(EscalationPath::new(steps).unwrap());
     }
+    alerting_runtime_with(live, RuntimeConfig::new(engine))
+}
+
+/// An alerting runtime of `config` reading the live bus `live`. It runs
+/// while the returned sender lives.
+pub(crate) fn alerting_runtime_with(
+    live: &tokio::sync::broadcast::Sender<collector::LiveBatch>,
+    config: RuntimeConfig,
+) -> (AlertingHandle, tokio::sync::watch::Sender<bool>) {
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let (handle, _task) = alerting::runtime::spawn(
-        RuntimeConfig::new(engine),
+        config,
         live.subscribe(),
         None,
         Vec::new(),

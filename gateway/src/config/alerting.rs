@@ -6,8 +6,8 @@
 //! tick_ms = 1000                   # timer resolution
 //! max_silence_ms = 120000          # longest audio pause
 //! escalate_from = "medium"         # lowest priority offered to phones
-//! admitted_beds = ["bed-1"]        # beds that must send data (until the API
-//!                                  # feeds admissions)
+//! admitted_beds = ["bed-1"]        # beds that must send data, besides the
+//!                                  # API's current admissions
 //!
 //! [[alerting.escalation]]          # in order
 //! recipient = "nurse-primary"
@@ -47,9 +47,10 @@ pub struct AlertingSection {
     /// The lowest priority that is escalated. Default medium.
     #[serde(default = "defaults::escalate_from")]
     pub escalate_from: Priority,
-    /// Beds with a patient admitted: without samples for 2 minutes they raise
-    /// the `unmonitored` technical alarm. Limitation: taken from here until
-    /// the API's admissions feed the alerting handle.
+    /// Beds with a patient admitted, for a site that does not record
+    /// admissions through the API (whose current admissions alerting learns
+    /// at start and as they change): without samples for 2 minutes they
+    /// raise the `unmonitored` technical alarm.
     #[serde(default)]
     pub admitted_beds: Vec<String>,
     /// Recipients, in order.
