@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alarm log readable by the API, per tenant",
         sql: include_str!("../migrations/2003_alarm_history.sql"),
     },
+    Migration {
+        version: 2005,
+        name: "ward stock of supplies and medicines, with its movement ledger",
+        sql: include_str!("../migrations/2005_inventory.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;
+pub mod inventory;
 mod observation_id;
 pub mod patients;
 pub mod users;

@@ -7,8 +7,10 @@ use crate::roles::Role;
 
 pub(super) fn schemas() -> Value {
     let mut all = base_schemas();
-    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), alarm_schemas()) {
-        all.extend(more);
+    for more in [alarm_schemas(), super::inventory::schemas()] {
+        if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     all
 }
