@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{cheap_config, env, Env};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn sample(tenant: &str, bed: &str, value: f64) -> Sample {
@@ -27,7 +27,7 @@ fn sample(tenant: &str, bed: &str, value: f64) -> Sample {
     }
 }
 
-async fn serve(env: &Env) -> std::net::SocketAddr {
+pub(crate) async fn serve(env: &Env) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let svc = env
@@ -38,7 +38,10 @@ async fn serve(env: &Env) -> std::net::SocketAddr {
     addr
 }
 
-async fn connect(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket, u16> {
+pub(crate) async fn connect(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+) -> Result<Socket, u16> {
     let mut req = format!("ws://{addr}/api/v1/live")
         .into_client_request()
         .unwrap();
@@ -53,7 +56,7 @@ async fn connect(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Sock
     }
 }
 
-async fn next_json(ws: &mut Socket) -> Value {
+pub(crate) async fn next_json(ws: &mut Socket) -> Value {
     loop {
         match ws.next().await.expect("a frame").expect("no error") {
             Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),

@@ -6,6 +6,7 @@ mod alarms;
 mod audit_chain;
 mod devices;
 mod fhir;
+mod inventory;
 mod live;
 mod matrix;
 mod patients;

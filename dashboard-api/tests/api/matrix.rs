@@ -34,6 +34,7 @@ async fn every_route_for_every_role_follows_the_matrix() {
                 .replace("{user_id}", &"0".repeat(32))
                 .replace("{patient_id}", &"0".repeat(32))
                 .replace("{admission_id}", &"0".repeat(32))
+                .replace("{item_id}", &"0".repeat(32))
                 .replace("{observation_id}", "heart-rate.1.0123456789abcdef")
                 .replace("{rule_id}", "spo2_desat");
             let body = (route.method == Method::POST).then(|| json!({}));
@@ -80,6 +81,7 @@ async fn every_route_for_every_role_follows_the_matrix() {
             .replace("{user_id}", &"0".repeat(32))
             .replace("{patient_id}", &"0".repeat(32))
             .replace("{admission_id}", &"0".repeat(32))
+            .replace("{item_id}", &"0".repeat(32))
             .replace("{observation_id}", "heart-rate.1.0123456789abcdef")
             .replace("{rule_id}", "spo2_desat");
         let body = (route.method == Method::POST).then(|| json!({}));

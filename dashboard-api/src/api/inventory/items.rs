@@ -147,7 +147,10 @@ pub async fn list(
             0
         }
     };
-    if q.location.as_deref().is_some_and(|l| !crate::api::is_identifier(l)) {
+    if q.location
+        .as_deref()
+        .is_some_and(|l| !crate::api::is_identifier(l))
+    {
         f.bad(
             "location",
             "must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'",
@@ -188,11 +191,7 @@ pub async fn list(
 }
 
 /// The live item `id`: 404 when there is none, 410 once deleted.
-pub(crate) async fn live_item(
-    tx: &Transaction<'_>,
-    id: &str,
-    lock: bool,
-) -> Result<Row, ApiError> {
+pub(crate) async fn live_item(tx: &Transaction<'_>, id: &str, lock: bool) -> Result<Row, ApiError> {
     let lock = if lock { " FOR UPDATE" } else { "" };
     let row = tx
         .query_opt(

@@ -107,9 +107,13 @@ struct Checked {
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if matches!(i, 4 | 7) { *c == b'-' } else { c.is_ascii_digit() });
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 4 | 7) {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     let num = |r: std::ops::Range<usize>| s.get(r).and_then(|p| p.parse::<u32>().ok());
     let (true, Some(y), Some(m), Some(d)) = (digits, num(0..4), num(5..7), num(8..10)) else {
         return false;
@@ -136,7 +140,10 @@ fn check(body: NewMovement) -> Result<Checked, ApiError> {
         Some(k) => {
             let found = KINDS.into_iter().find(|&x| x == k);
             if found.is_none() {
-                f.bad("kind", "must be receipt, issue, return, adjustment or disposal");
+                f.bad(
+                    "kind",
+                    "must be receipt, issue, return, adjustment or disposal",
+                );
             }
             found
         }
