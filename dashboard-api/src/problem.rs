@@ -244,6 +244,19 @@ impl ApiError {
         .with_detail(detail)
     }
 
+    /// 409: a movement would take more stock out than is on hand; the
+    /// detail names the quantity on hand.
+    pub fn insufficient_stock(on_hand: i64, wanted: i64) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "insufficient_stock",
+            "Not enough stock on hand",
+        )
+        .with_detail(format!(
+            "on_hand is {on_hand}; the movement takes out {wanted}"
+        ))
+    }
+
     /// 429: too many attempts; retry after `secs`.
     pub fn throttled(secs: u64) -> Self {
         let mut e = Self::new(

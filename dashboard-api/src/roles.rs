@@ -98,6 +98,13 @@ pub enum Permission {
     /// Send staff messages and read those the caller may see (see
     /// [`crate::api::messages`] for which ones).
     MessagesUse,
+    /// See ward stock: items, their levels and movements.
+    InventoryRead,
+    /// Create, change and delete stock items; record receipts, adjustments
+    /// and disposals. Receives `inventory:stock:low`.
+    InventoryManage,
+    /// Record issues (stock taken for use) and returns.
+    InventoryIssue,
 }
 
 /// What a role may do with a permission.
@@ -182,6 +189,29 @@ pub fn access(role: Role, permission: Permission) -> Access {
         // user, holders of the recipient role, anyone for a ward message),
         // and the others answer 404.
         Permission::MessagesUse => Allow,
+        // Ward stock holds no patient data. Pharmacists and nurses use it
+        // daily; biomedical engineers look up consumables of the devices
+        // they maintain; administrators see it to plan and oversee. Billing
+        // and front desk have no part in ward supplies; physicians order
+        // through prescriptions, not from the shelf.
+        Permission::InventoryRead => match role {
+            Pharmacist | Nurse | ChargeNurse | BiomedicalEngineer | Administrator => Allow,
+            Physician | BillingClerk | FrontDesk => Deny,
+        },
+        // What the ward keeps, at what level, and corrections of the books
+        // (receipts, counts, disposals of expired or damaged stock) are the
+        // pharmacy's and the ward manager's responsibility, so they alone
+        // are told when stock runs low.
+        Permission::InventoryManage => match role {
+            Pharmacist | ChargeNurse => Allow,
+            _ => Deny,
+        },
+        // Taking stock for use and putting unused stock back is bedside
+        // work: nurses and charge nurses, and pharmacists who dispense.
+        Permission::InventoryIssue => match role {
+            Nurse | ChargeNurse | Pharmacist => Allow,
+            _ => Deny,
+        },
         Permission::AuditRead | Permission::UsersManage => match role {
             Administrator => Allow,
             _ => Deny,

@@ -373,6 +373,52 @@ pub static ROUTES: &[Route] = &[
         Permission::MessagesUse,
         "message.receipt",
     ),
+    // Ward stock (permissions justified in roles::access). Not patient
+    // data: writes are audited, reads are not. Recording a movement needs
+    // InventoryIssue; its handler also requires InventoryManage for every
+    // kind but issue and return (403 otherwise).
+    route(
+        Method::GET,
+        "/api/v1/inventory/items",
+        Permission::InventoryRead,
+        "inventory_item.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/inventory/items",
+        Permission::InventoryManage,
+        "inventory_item.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/inventory/items/{item_id}",
+        Permission::InventoryRead,
+        "inventory_item.read",
+    ),
+    route(
+        Method::PATCH,
+        "/api/v1/inventory/items/{item_id}",
+        Permission::InventoryManage,
+        "inventory_item.update",
+    ),
+    route(
+        Method::DELETE,
+        "/api/v1/inventory/items/{item_id}",
+        Permission::InventoryManage,
+        "inventory_item.delete",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/inventory/items/{item_id}/movements",
+        Permission::InventoryRead,
+        "inventory_movement.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/inventory/items/{item_id}/movements",
+        Permission::InventoryIssue,
+        "inventory_movement.create",
+    ),
 ];
 
 /// The table entry for `method` on the matched `path`, if any.
@@ -503,6 +549,20 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/messages/{message_id}/read",
             post(api::messages::mark_read),
+        )
+        .route(
+            "/api/v1/inventory/items",
+            get(api::inventory::items::list).post(api::inventory::items::create),
+        )
+        .route(
+            "/api/v1/inventory/items/{item_id}",
+            get(api::inventory::items::get)
+                .patch(api::inventory::items::update)
+                .delete(api::inventory::items::delete),
+        )
+        .route(
+            "/api/v1/inventory/items/{item_id}/movements",
+            get(api::inventory::movements::list).post(api::inventory::movements::record),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .fallback(|| async { ApiError::no_such_route() })

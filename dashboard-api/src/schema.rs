@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/2003_alarm_history.sql"),
     },
     Migration {
+        version: 2005,
+        name: "ward stock of supplies and medicines, with its movement ledger",
+        sql: include_str!("../migrations/2005_inventory.sql"),
+    },
+    Migration {
         version: 2006,
         name: "staff messages with sealed text, per-reader receipts",
         sql: include_str!("../migrations/2006_staff_messages.sql"),

@@ -9,6 +9,7 @@ pub mod clinical_inputs;
 pub mod devices;
 pub mod fhir;
 pub mod fhir_outcome;
+pub mod inventory;
 pub mod message_draft;
 pub mod message_lists;
 pub mod messages;

@@ -57,7 +57,7 @@ fn user(r: &Row) -> User {
     }
 }
 
-fn etag(version: i32) -> HeaderValue {
+pub(crate) fn etag(version: i32) -> HeaderValue {
     HeaderValue::from_str(&format!("\"v{version}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
@@ -70,7 +70,7 @@ fn with_etag(status: StatusCode, u: User) -> Response {
 
 /// The version `If-Match` names: 428 without the header, 412 when it names
 /// no version of ours.
-fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
     let v = headers
         .get(header::IF_MATCH)
         .ok_or_else(ApiError::precondition_required)?;
@@ -82,7 +82,7 @@ fn if_match(headers: &HeaderMap) -> Result<i32, ApiError> {
         .ok_or_else(ApiError::precondition_failed)
 }
 
-fn valid_id(id: &str) -> Result<(), ApiError> {
+pub(crate) fn valid_id(id: &str) -> Result<(), ApiError> {
     let ok = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     if ok {
         Ok(())

@@ -9,6 +9,7 @@
 //! `operations` holds each route's parameters and responses, `schemas`
 //! the components they refer to.
 
+mod inventory;
 mod operations;
 mod schemas;
 
@@ -90,7 +91,7 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     if route.method == axum::http::Method::POST || route.method == axum::http::Method::PATCH {
         s.extend(["413", "415"]);
     }
-    if route.path.contains("{user_id}") {
+    if route.path.contains("{user_id}") || route.path.contains("{item_id}") {
         s.extend(["404", "410", "412", "428"]);
     }
     if route.path.ends_with("/news2") {
@@ -102,7 +103,9 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     if route.path.ends_with("/observations") || route.path.starts_with("/api/v1/limit-overrides") {
         s.push("404");
     }
-    if route.path.starts_with("/api/v1/users") || route.path.contains("totp") {
+    let inventory_write =
+        route.path.starts_with("/api/v1/inventory") && route.method == axum::http::Method::POST;
+    if route.path.starts_with("/api/v1/users") || route.path.contains("totp") || inventory_write {
         s.push("409");
     }
     if route.method == axum::http::Method::POST && route.path.starts_with("/api/v1/device") {

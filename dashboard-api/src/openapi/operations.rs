@@ -7,6 +7,9 @@ use crate::routes::{Route, ROUTES};
 
 /// What the handler of `route` takes and returns on success.
 pub(super) fn operation(route: &Route) -> Option<Operation> {
+    if route.path.starts_with("/api/v1/inventory/") {
+        return super::inventory::operation(route);
+    }
     // A patient's vitals take what a bed's take, with the patient in the path.
     if let Some(rest) = route
         .path

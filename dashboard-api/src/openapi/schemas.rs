@@ -7,7 +7,11 @@ use crate::roles::Role;
 
 pub(super) fn schemas() -> Value {
     let mut all = base_schemas();
-    for more in [alarm_schemas(), message_schemas()] {
+    for more in [
+        alarm_schemas(),
+        message_schemas(),
+        super::inventory::schemas(),
+    ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);
         }

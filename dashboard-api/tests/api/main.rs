@@ -7,6 +7,7 @@ mod audit_chain;
 mod census;
 mod devices;
 mod fhir;
+mod inventory;
 mod live;
 mod matrix;
 mod messages;
