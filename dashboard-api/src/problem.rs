@@ -244,6 +244,17 @@ impl ApiError {
         .with_detail(detail)
     }
 
+    /// 409: the appointment's status does not allow the change asked for;
+    /// the detail names both statuses.
+    pub fn invalid_transition(from: &str, to: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            "The status change is not allowed",
+        )
+        .with_detail(format!("an appointment that is {from} cannot become {to}"))
+    }
+
     /// 409: a movement would take more stock out than is on hand; the
     /// detail names the quantity on hand.
     pub fn insufficient_stock(on_hand: i64, wanted: i64) -> Self {

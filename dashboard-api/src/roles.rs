@@ -105,6 +105,11 @@ pub enum Permission {
     InventoryManage,
     /// Record issues (stock taken for use) and returns.
     InventoryIssue,
+    /// See appointments: who is booked with which service, when, and their
+    /// status. Receives `appointment:status:change`.
+    AppointmentsRead,
+    /// Book appointments and change their status.
+    AppointmentsManage,
 }
 
 /// What a role may do with a permission.
@@ -211,6 +216,20 @@ pub fn access(role: Role, permission: Permission) -> Access {
         Permission::InventoryIssue => match role {
             Nurse | ChargeNurse | Pharmacist => Allow,
             _ => Deny,
+        },
+        // Scheduling is front-desk work; clinicians see their clinic lists
+        // and the ward's planned procedures; billing clerks link claims to
+        // the visits that took place (HIPAA "payment"). Administrators,
+        // biomedical engineers and pharmacists have no part in it.
+        Permission::AppointmentsRead => match role {
+            FrontDesk | Physician | Nurse | ChargeNurse | BillingClerk => Allow,
+            Administrator | BiomedicalEngineer | Pharmacist => Deny,
+        },
+        // Booking, check-in and marking a visit done happen at the desk
+        // and in the clinic room; billing only reads.
+        Permission::AppointmentsManage => match role {
+            FrontDesk | Physician | Nurse | ChargeNurse => Allow,
+            Administrator | BiomedicalEngineer | Pharmacist | BillingClerk => Deny,
         },
         Permission::AuditRead | Permission::UsersManage => match role {
             Administrator => Allow,

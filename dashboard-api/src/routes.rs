@@ -419,6 +419,32 @@ pub static ROUTES: &[Route] = &[
         Permission::InventoryIssue,
         "inventory_movement.create",
     ),
+    // Appointments (permissions justified in roles::access). Reads and
+    // changes are audited with the patient.
+    route(
+        Method::GET,
+        "/api/v1/appointments",
+        Permission::AppointmentsRead,
+        "appointment.list",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/appointments",
+        Permission::AppointmentsManage,
+        "appointment.create",
+    ),
+    route(
+        Method::GET,
+        "/api/v1/appointments/{appointment_id}",
+        Permission::AppointmentsRead,
+        "appointment.read",
+    ),
+    route(
+        Method::POST,
+        "/api/v1/appointments/{appointment_id}/status",
+        Permission::AppointmentsManage,
+        "appointment.status",
+    ),
 ];
 
 /// The table entry for `method` on the matched `path`, if any.
@@ -563,6 +589,18 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/inventory/items/{item_id}/movements",
             get(api::inventory::movements::list).post(api::inventory::movements::record),
+        )
+        .route(
+            "/api/v1/appointments",
+            get(api::appointments::routes::list).post(api::appointments::routes::create),
+        )
+        .route(
+            "/api/v1/appointments/{appointment_id}",
+            get(api::appointments::routes::get),
+        )
+        .route(
+            "/api/v1/appointments/{appointment_id}/status",
+            post(api::appointments::routes::change_status),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .fallback(|| async { ApiError::no_such_route() })

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/2003_alarm_history.sql"),
     },
     Migration {
+        version: 2004,
+        name: "appointments with FHIR statuses and their status history",
+        sql: include_str!("../migrations/2004_appointments.sql"),
+    },
+    Migration {
         version: 2005,
         name: "ward stock of supplies and medicines, with its movement ledger",
         sql: include_str!("../migrations/2005_inventory.sql"),

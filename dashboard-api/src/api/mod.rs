@@ -2,6 +2,7 @@
 
 pub mod alarm_history;
 pub mod alarms;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod census;

@@ -9,6 +9,7 @@
 //! `operations` holds each route's parameters and responses, `schemas`
 //! the components they refer to.
 
+mod appointments;
 mod inventory;
 mod operations;
 mod schemas;
@@ -128,6 +129,12 @@ fn error_statuses(route: &Route) -> Vec<&'static str> {
     }
     if route.path.contains("{message_id}") {
         s.push("404");
+    }
+    if route.path.contains("{appointment_id}") {
+        s.push("404");
+    }
+    if route.path.ends_with("/status") && route.path.starts_with("/api/v1/appointments/") {
+        s.extend(["409", "412"]);
     }
     if route.path == "/api/v1/messages" && route.method == axum::http::Method::POST {
         s.push("422");

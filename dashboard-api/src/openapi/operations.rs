@@ -10,6 +10,9 @@ pub(super) fn operation(route: &Route) -> Option<Operation> {
     if route.path.starts_with("/api/v1/inventory/") {
         return super::inventory::operation(route);
     }
+    if route.path.starts_with("/api/v1/appointments") {
+        return super::appointments::operation(route);
+    }
     // A patient's vitals take what a bed's take, with the patient in the path.
     if let Some(rest) = route
         .path

@@ -11,6 +11,7 @@ pub(super) fn schemas() -> Value {
         alarm_schemas(),
         message_schemas(),
         super::inventory::schemas(),
+        super::appointments::schemas(),
     ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);

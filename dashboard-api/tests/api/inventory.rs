@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use dashboard_api::events::{Audience, EventName, ModuleEvent};
 use dashboard_api::roles::Role;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::live::{connect, next_json, serve, Socket};
+use crate::live::{connect, marker, next_json, serve, Socket};
 use crate::support::{cheap_config, code, env, tenant, Env};
 
 const ITEMS: &str = "/api/v1/inventory/items";
@@ -678,15 +677,6 @@ async fn frame(ws: &mut Socket) -> Value {
 }
 
 /// Sends `who` an event of its own that marks the end of what came before.
-fn marker(env: &Env, site: &str, user: &str) {
-    env.core.events.publish(ModuleEvent {
-        tenant: tenant(site),
-        name: EventName::StaffMessageNew,
-        audience: Audience::User(user.to_owned()),
-        data: json!({"marker": user}),
-    });
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_managers_hear_once_when_stock_falls_to_its_reorder_level() {
     let Some(env) = env("inventory_live", cheap_config()).await else {

@@ -66,6 +66,17 @@ pub(crate) async fn next_json(ws: &mut Socket) -> Value {
     }
 }
 
+/// Publishes an event to `user` of `site` alone: when a client's next frame
+/// is its marker, no event published before it reached that client.
+pub(crate) fn marker(env: &Env, site: &str, user: &str) {
+    env.core.events.publish(dashboard_api::events::ModuleEvent {
+        tenant: crate::support::tenant(site),
+        name: dashboard_api::events::EventName::StaffMessageNew,
+        audience: dashboard_api::events::Audience::User(user.to_owned()),
+        data: json!({"marker": user}),
+    });
+}
+
 pub(crate) async fn send(ws: &mut Socket, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }

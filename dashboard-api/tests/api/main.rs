@@ -3,6 +3,7 @@
 //! tests skip (or fail under `HEALTHSPHERE_REQUIRE_DB=1`).
 
 mod alarms;
+mod appointments;
 mod audit_chain;
 mod census;
 mod devices;

@@ -229,6 +229,17 @@ impl Env {
         call(&self.router, method, uri, token, body).await
     }
 
+    pub(crate) async fn call_with_headers(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        call_with(&self.router, method, uri, token, body, headers).await
+    }
+
     pub(crate) async fn login_full(
         &self,
         t: &str,
@@ -274,9 +285,24 @@ pub(crate) async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    call_with(router, method, uri, token, body, &[]).await
+}
+
+/// As [`call`], with extra request headers.
+pub(crate) async fn call_with(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let body = match body {
         Some(v) => {

@@ -1,0 +1,63 @@
+-- Appointments of patients (outpatient clinics, procedures, visits), with
+-- the FHIR R4 Appointment statuses, and the append-only history of their
+-- status changes. Isolated per tenant by row-level security like 2002.
+--
+-- An appointment holds no sealed text: the service, times and status are
+-- scheduling facts, and the patient is named by id only.
+CREATE TABLE appointments (
+    id                  text COLLATE "C" PRIMARY KEY,
+    tenant_id           text COLLATE "C" NOT NULL REFERENCES tenants (id),
+    patient_id          text COLLATE "C" NOT NULL REFERENCES patients (id),
+    service             text        NOT NULL CHECK (length(service) BETWEEN 1 AND 200),
+    -- The user expected to see the patient, when known.
+    practitioner_id     text COLLATE "C",
+    ward_id             text COLLATE "C",
+    starts_at           timestamptz NOT NULL,
+    ends_at             timestamptz NOT NULL,
+    status              text        NOT NULL CHECK (status IN (
+        'proposed', 'pending', 'booked', 'arrived', 'fulfilled', 'cancelled',
+        'noshow', 'entered-in-error', 'checked-in', 'waitlist')),
+    cancellation_reason text,
+    version             integer     NOT NULL DEFAULT 1,
+    created_by          text COLLATE "C" NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    CHECK (ends_at > starts_at AND ends_at <= starts_at + INTERVAL '24 hours'),
+    CHECK (status <> 'cancelled' OR cancellation_reason IS NOT NULL)
+);
+CREATE INDEX appointments_start ON appointments (tenant_id, starts_at, id);
+CREATE INDEX appointments_patient ON appointments (tenant_id, patient_id, starts_at);
+
+CREATE TABLE appointment_status_history (
+    seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id      text COLLATE "C" NOT NULL REFERENCES tenants (id),
+    appointment_id text COLLATE "C" NOT NULL REFERENCES appointments (id),
+    from_status    text,
+    to_status      text        NOT NULL,
+    reason         text,
+    actor_id       text COLLATE "C" NOT NULL,
+    at             timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX appointment_status_history_of ON appointment_status_history (tenant_id, appointment_id, seq);
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['appointments', 'appointment_status_history']
+    LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format(
+            'CREATE POLICY tenant_isolation ON %I
+                 USING (tenant_id = current_setting(''app.tenant_id'', true))
+                 WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))',
+            t);
+    END LOOP;
+END
+$$;
+
+-- Appointments change status but are never removed (a mistake becomes
+-- entered-in-error); their history is only appended to.
+GRANT SELECT, INSERT, UPDATE ON appointments TO healthsphere_api;
+GRANT SELECT, INSERT ON appointment_status_history TO healthsphere_api;
