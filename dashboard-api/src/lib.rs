@@ -56,6 +56,7 @@ pub mod live;
 mod live_subs;
 pub mod openapi;
 pub mod problem;
+pub mod rekey;
 pub mod roles;
 pub mod routes;
 pub mod schema;

@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// API secret tools.
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
     /// Check a configuration file and list every problem in it.
     CheckConfig {
         /// The configuration file.
@@ -102,6 +107,21 @@ enum UserCommand {
         /// repeat for several.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretCommand {
+    /// Move the configuration's site to a new HEALTHSPHERE_API_SECRET: seal
+    /// every protected value again under the new keys, recompute the MRN
+    /// lookup hashes and end every session, in one transaction. The old
+    /// secret comes from HEALTHSPHERE_API_SECRET, the new one from
+    /// HEALTHSPHERE_API_SECRET_NEW. Stop the site's gateways first and start
+    /// them with the new secret afterwards.
+    Rotate {
+        /// The configuration file (its site and database).
+        #[arg(long, short)]
+        config: PathBuf,
     },
 }
 
@@ -199,6 +219,14 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             report_user(&loaded, &username, &id);
             Ok(())
         }
+        Command::Secret {
+            command: SecretCommand::Rotate { config },
+        } => {
+            let loaded = config::load(&config, env)?;
+            let report = run::rotate_secret(&loaded).await?;
+            report_rotation(&loaded, &report);
+            Ok(())
+        }
         Command::CheckConfig { file } => {
             let config = config::load(&file, env)?;
             report_config_ok(&file, &config);
@@ -258,6 +286,16 @@ fn report_user(config: &GatewayConfig, username: &str, id: &str) {
     println!(
         "created user {username} (id {id}) of site {}",
         config.site.tenant_id
+    );
+}
+
+#[expect(clippy::print_stdout, reason = "the command's result is its output")]
+fn report_rotation(config: &GatewayConfig, r: &dashboard_api::rekey::RekeyReport) {
+    println!(
+        "site {} moved to the new secret: {} patients, {} staff messages and {} TOTP \
+         secrets sealed again; {} sessions ended. Start the gateway with the new \
+         HEALTHSPHERE_API_SECRET.",
+        config.site.tenant_id, r.patients, r.messages, r.totp_secrets, r.sessions_revoked
     );
 }
 

@@ -445,6 +445,47 @@ pub async fn add_user(
     .map_err(|e| anyhow::anyhow!("create the user: {e}"))
 }
 
+/// Where `gateway secret rotate` reads the new secret.
+pub const NEW_API_SECRET_ENV: &str = "HEALTHSPHERE_API_SECRET_NEW";
+
+/// `gateway secret rotate`: moves the configuration's site from the secret
+/// in `HEALTHSPHERE_API_SECRET` to the one in [`NEW_API_SECRET_ENV`] (see
+/// [`dashboard_api::rekey`]).
+///
+/// # Errors
+///
+/// Without a database or either secret, or when the rotation fails (then
+/// nothing was changed).
+pub async fn rotate_secret(
+    config: &GatewayConfig,
+) -> anyhow::Result<dashboard_api::rekey::RekeyReport> {
+    use dashboard_api::config::ApiSecret;
+    let db = config
+        .database
+        .as_ref()
+        .context("the configuration has no [database]")?;
+    let old = api_core(config)?.context("HEALTHSPHERE_API_SECRET is not set")?;
+    let value = std::env::var(NEW_API_SECRET_ENV)
+        .with_context(|| format!("{NEW_API_SECRET_ENV} is not set"))?;
+    let secret =
+        ApiSecret::from_base64(&value).with_context(|| format!("read {NEW_API_SECRET_ENV}"))?;
+    let pool = dashboard_api::db::Pool::new(db.url.expose(), 1);
+    let new = dashboard_api::core::ApiCore::new(config.api.auth.clone(), pool, &secret)
+        .context("configure the API with the new secret")?;
+    let tenant = dashboard_api::tenant::TenantId::parse(&config.site.tenant_id)
+        .context("site.tenant_id is not a valid tenant id")?;
+    let (mut client, connection) = tokio_postgres::connect(db.url.expose(), NoTls)
+        .await
+        .context("connect to the database")?;
+    let conn = tokio::spawn(connection);
+    let report = dashboard_api::rekey::rekey(&mut client, &tenant, &old, &new)
+        .await
+        .context("rotate the secret")?;
+    drop(client);
+    let _ = conn.await;
+    Ok(report)
+}
+
 /// The authenticated API's core, when a database is configured and
 /// `HEALTHSPHERE_API_SECRET` is set; otherwise its routes answer 503.
 fn api_core(config: &GatewayConfig) -> anyhow::Result<Option<Arc<dashboard_api::core::ApiCore>>> {

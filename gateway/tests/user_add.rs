@@ -1,4 +1,5 @@
-//! `gateway user add`: how the first administrator of a site comes to be.
+//! `gateway user add`, how the first administrator of a site comes to be,
+//! and `gateway secret rotate`, how the site moves to a new API secret.
 
 mod support;
 
@@ -96,5 +97,66 @@ async fn the_first_administrator_is_created_once_with_a_hashed_password() {
         .unwrap()
         .get(0);
     assert_eq!(users, 1);
+    db.drop_db().await;
+}
+
+const NEW_SECRET: &str = "bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQtbmV3LTEyMzQ1Ng==";
+
+fn rotate(config: &std::path::Path, old: &str, new: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["secret", "rotate", "--config", config.to_str().unwrap()])
+        .env("HEALTHSPHERE_API_SECRET", old)
+        .env_remove("HEALTHSPHERE_API_SECRET_NEW")
+        .env_remove(gateway::config::DATABASE_URL_ENV);
+    if let Some(n) = new {
+        cmd.env("HEALTHSPHERE_API_SECRET_NEW", n);
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_rotates_once_and_the_old_one_is_then_refused() {
+    let Some(db) = TestDb::create("secret_rotate").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &db.url);
+    assert!(add(&config, "root", &["administrator"]).status.success());
+
+    let missing = rotate(&config, SECRET, None);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("HEALTHSPHERE_API_SECRET_NEW"));
+
+    let out = rotate(&config, SECRET, Some(NEW_SECRET));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("site st-anne moved to the new secret"),
+        "{stdout}"
+    );
+    for secret in [SECRET, NEW_SECRET] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a secret was printed"
+        );
+    }
+    // A rotation from a secret to itself is refused.
+    let same = rotate(&config, NEW_SECRET, Some(NEW_SECRET));
+    assert!(!same.status.success());
+    assert!(String::from_utf8_lossy(&same.stderr).contains("the new secret is the old one"));
+    let rotations: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE event = 'secret.rotate'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rotations, 1);
     db.drop_db().await;
 }

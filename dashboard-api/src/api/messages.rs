@@ -137,7 +137,7 @@ pub struct Receipt {
     read_at: String,
 }
 
-fn context(id: &str, field: &str) -> String {
+pub(crate) fn context(id: &str, field: &str) -> String {
     format!("staff_message:{id}:{field}")
 }
 

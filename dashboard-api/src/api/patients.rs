@@ -47,7 +47,7 @@ pub struct Patient {
 
 const PATIENT_COLUMNS: &str = "id, mrn_sealed, name_sealed, birth_sealed, created_at";
 
-fn context(id: &str, field: &str) -> String {
+pub(crate) fn context(id: &str, field: &str) -> String {
     format!("patient:{id}:{field}")
 }
 

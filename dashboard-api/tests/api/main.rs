@@ -13,6 +13,7 @@ mod live;
 mod matrix;
 mod messages;
 mod patients;
+mod rekey;
 mod schemathesis;
 mod sessions;
 mod support;
