@@ -191,9 +191,10 @@ async fn appointments_follow_their_status_machine_with_history_and_audit() {
         .await
         .unwrap()
         .get(0);
-    // 2 bookings, 3 status changes made (refused ones change nothing), 3
-    // list pages naming the patient.
-    assert_eq!(audited, 8);
+    // 2 bookings, 3 status changes made, 3 refused (their answers show the
+    // status; the one refused for a missing reason showed nothing), 3 list
+    // pages naming the patient.
+    assert_eq!(audited, 11);
     env.done().await;
 }
 

@@ -15,7 +15,7 @@ use super::status::Status;
 use super::{appointment, Appointment, COLUMNS};
 use crate::api::users::{etag, valid_id};
 use crate::api::{core, is_identifier, Fields};
-use crate::audit::{self, Action};
+use crate::audit::{self, Action, Outcome};
 use crate::db::{begin_tenant, query};
 use crate::events::{Audience, EventName, ModuleEvent};
 use crate::http::{JsonBody, Principal};
@@ -421,15 +421,28 @@ pub async fn change_status(
     let mut conn = core.pool.get().await?;
     let tx = begin_tenant(conn.client(), &who.tenant).await?;
     let row = find(&tx, &id, true).await?;
-    if expected.is_some_and(|v| v != row.get::<_, i32>(9)) {
-        return Err(ApiError::precondition_failed());
-    }
     let from: Status = row
         .get::<_, String>(7)
         .parse()
         .map_err(|()| ApiError::internal(&"unknown stored appointment status"))?;
-    if !from.may_become(to) {
-        return Err(ApiError::invalid_transition(from.as_str(), to.as_str()));
+    let refusal = if expected.is_some_and(|v| v != row.get::<_, i32>(9)) {
+        Some(ApiError::precondition_failed())
+    } else if !from.may_become(to) {
+        Some(ApiError::invalid_transition(from.as_str(), to.as_str()))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        // The answer tells the caller the current status: a read of the
+        // patient's record, so it is audited like one.
+        let mut e = who.event(Action::U, "appointment.status", "appointment");
+        e.entity_id = Some(id.clone());
+        e.patient_id = Some(row.get(1));
+        e.outcome = Outcome::MinorFailure;
+        e.reason = Some(format!("refused: {from} -> {to}"));
+        audit::append(&tx, &e).await?;
+        tx.commit().await.map_err(query("commit"))?;
+        return Err(refusal);
     }
     let cancellation = (to == Status::Cancelled)
         .then_some(reason.as_deref())
