@@ -150,6 +150,9 @@ pub async fn inbox(
         None => Scope::Inbox,
     };
     f.finish()?;
+    if matches!(scope, Scope::Ward(_)) && !super::messages::ward_staff(&who) {
+        return Err(ApiError::forbidden());
+    }
     list(&state, &who, &scope, &p).await
 }
 

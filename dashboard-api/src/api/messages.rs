@@ -10,9 +10,11 @@
 //! audited; an entry about a message that names a patient names the patient.
 //!
 //! Who may read a message: its sender, its recipient user, the holders of
-//! its recipient role, and, for a ward message, anyone of the site with
-//! [`crate::roles::Permission::MessagesUse`]. Anyone else gets 404, as for a
-//! message that does not exist, so an id reveals nothing.
+//! its recipient role, and, for a ward message, the site's clinical ward
+//! staff (roles that may read vitals: physicians, nurses, charge nurses).
+//! Anyone else gets 404, as for a message that does not exist, so an id
+//! reveals nothing; listing a ward's messages without being ward staff is
+//! 403.
 //!
 //! After the send commits, `staff:message:new` goes to the recipient's live
 //! connections (see [`crate::events`]): the user's, the role holders', or
@@ -21,9 +23,9 @@
 //! and that read is audited.
 //!
 //! Limits: there are no staff-to-ward assignments yet, so a ward message is
-//! readable by every member of staff of the site, and its live event reaches
-//! only the connections that follow the ward (`{"subscribe": {"ward": ..}}`,
-//! which needs permission to read vitals). Messages cannot be changed,
+//! readable by the clinical staff of every ward of the site, and its live
+//! event reaches only the connections that follow the ward (`{"subscribe":
+//! {"ward": ..}}`). Messages cannot be changed,
 //! withdrawn or deleted. A receipt records that a reader marked the message
 //! read; opening it does not.
 
@@ -44,7 +46,7 @@ use crate::db::{begin_tenant, query};
 use crate::events::{Audience, EventName, ModuleEvent};
 use crate::http::{JsonBody, Principal};
 use crate::problem::ApiError;
-use crate::roles::Role;
+use crate::roles::{best_access, Access, Permission, Role};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -99,9 +101,19 @@ impl Recipient {
 pub(super) const COLUMNS: &str = "m.id, m.sender_id, m.recipient_user_id, m.recipient_role, \
      m.recipient_ward_id, m.priority, m.patient_id, m.sent_at, m.subject_sealed";
 
-/// The messages the caller (`$1` the user id, `$2` the role names) may read.
+/// The messages the caller (`$1` the user id, `$2` its [`audiences`]) may
+/// read.
 pub(super) const VISIBLE: &str = "(m.sender_id = $1 OR m.recipient_user_id = $1 \
-     OR m.recipient_role = ANY($2::text[]) OR m.recipient_ward_id IS NOT NULL)";
+     OR m.recipient_role = ANY($2::text[]) \
+     OR (m.recipient_ward_id IS NOT NULL AND 'ward_staff' = ANY($2::text[])))";
+
+/// Whether the caller is clinical ward staff, who read a ward's messages:
+/// the roles that may read vitals outright. A ward message may be about a
+/// patient, and billing, the front desk or the pharmacy have no business
+/// with the ward's clinical traffic (minimum necessary).
+pub(super) fn ward_staff(who: &Principal) -> bool {
+    best_access(&who.roles, Permission::VitalsRead) == Access::Allow
+}
 
 /// What every view of a message shows.
 #[derive(Debug, Serialize)]
@@ -164,9 +176,15 @@ pub(super) fn head(core: &ApiCore, r: &Row) -> Result<Head, ApiError> {
     })
 }
 
-/// The caller's role names, for [`VISIBLE`].
+/// The caller's role names, and `ward_staff` for [`ward_staff`], for
+/// [`VISIBLE`]. (No role is called `ward_staff`, and a message can only be
+/// addressed to a role that exists.)
 pub(super) fn role_names(who: &Principal) -> Vec<&'static str> {
-    who.roles.iter().map(|r| r.as_str()).collect()
+    let mut names: Vec<&'static str> = who.roles.iter().map(|r| r.as_str()).collect();
+    if ward_staff(who) {
+        names.push("ward_staff");
+    }
+    names
 }
 
 /// Whether `id` looks like an id this API issues; 404 otherwise.

@@ -198,20 +198,28 @@ async fn messages_are_sealed_listed_and_receipted_per_reader() {
     let (_, bills) = get(&env, &bill, "/api/v1/messages").await;
     assert_eq!(bills["items"], json!([]));
 
-    // A ward message is for every member of staff of the site.
+    // A ward message is for the site's clinical ward staff, not for billing.
     let to_icu = sent(&env, &ann, json!({"ward": "icu"}), "Visitors until 8 pm").await;
-    let (status, _) = get(&env, &bill, &format!("/api/v1/messages/{to_icu}")).await;
+    let (status, _) = get(&env, &doc, &format!("/api/v1/messages/{to_icu}")).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, ward) = get(&env, &bill, "/api/v1/messages?ward=icu").await;
+    let (_, ward) = get(&env, &doc, "/api/v1/messages?ward=icu").await;
     assert_eq!(ids(&ward), [to_icu.as_str()]);
-    let (_, bills) = get(&env, &bill, "/api/v1/messages").await;
-    assert_eq!(bills["items"], json!([]), "the inbox is not the ward's");
+    let (status, _) = get(&env, &bill, &format!("/api/v1/messages/{to_icu}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&env, &bill, "/api/v1/messages?ward=icu").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, docs) = get(&env, &doc, "/api/v1/messages").await;
+    assert!(
+        !ids(&docs).contains(&to_icu.as_str()),
+        "the inbox is not the ward's"
+    );
 
     // Every touch of the message about the patient names the patient.
     assert_eq!(audited(&env, "message.send", &pid).await, 1);
     assert_eq!(audited(&env, "message.read", &pid).await, 1);
     assert_eq!(audited(&env, "message.receipt", &pid).await, 1);
-    assert_eq!(audited(&env, "message.list", &pid).await, 3);
+    // Three list pages before, and the physician's inbox just now, showed it.
+    assert_eq!(audited(&env, "message.list", &pid).await, 4);
     env.done().await;
 }
 
