@@ -4,10 +4,18 @@
 --
 -- An appointment holds no sealed text: the service, times and status are
 -- scheduling facts, and the patient is named by id only.
+--
+-- Foreign keys are checked without row-level security, so a key on the
+-- patient id alone would let one tenant's row name another tenant's
+-- patient. Every key here carries the tenant, which needs (tenant_id, id)
+-- to be unique on the tables referred to.
+CREATE UNIQUE INDEX IF NOT EXISTS users_tenant_id_id ON users (tenant_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS patients_tenant_id_id ON patients (tenant_id, id);
+
 CREATE TABLE appointments (
     id                  text COLLATE "C" PRIMARY KEY,
     tenant_id           text COLLATE "C" NOT NULL REFERENCES tenants (id),
-    patient_id          text COLLATE "C" NOT NULL REFERENCES patients (id),
+    patient_id          text COLLATE "C" NOT NULL,
     service             text        NOT NULL CHECK (length(service) BETWEEN 1 AND 200),
     -- The user expected to see the patient, when known.
     practitioner_id     text COLLATE "C",
@@ -23,7 +31,10 @@ CREATE TABLE appointments (
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     CHECK (ends_at > starts_at AND ends_at <= starts_at + INTERVAL '24 hours'),
-    CHECK (status <> 'cancelled' OR cancellation_reason IS NOT NULL)
+    CHECK (status <> 'cancelled' OR cancellation_reason IS NOT NULL),
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, patient_id) REFERENCES patients (tenant_id, id),
+    FOREIGN KEY (tenant_id, practitioner_id) REFERENCES users (tenant_id, id)
 );
 CREATE INDEX appointments_start ON appointments (tenant_id, starts_at, id);
 CREATE INDEX appointments_patient ON appointments (tenant_id, patient_id, starts_at);
@@ -31,12 +42,13 @@ CREATE INDEX appointments_patient ON appointments (tenant_id, patient_id, starts
 CREATE TABLE appointment_status_history (
     seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id      text COLLATE "C" NOT NULL REFERENCES tenants (id),
-    appointment_id text COLLATE "C" NOT NULL REFERENCES appointments (id),
+    appointment_id text COLLATE "C" NOT NULL,
     from_status    text,
     to_status      text        NOT NULL,
     reason         text,
     actor_id       text COLLATE "C" NOT NULL,
-    at             timestamptz NOT NULL DEFAULT now()
+    at             timestamptz NOT NULL DEFAULT now(),
+    FOREIGN KEY (tenant_id, appointment_id) REFERENCES appointments (tenant_id, id)
 );
 CREATE INDEX appointment_status_history_of ON appointment_status_history (tenant_id, appointment_id, seq);
 

@@ -354,3 +354,31 @@ async fn status_changes_reach_those_who_may_read_appointments() {
     );
     env.done().await;
 }
+
+#[tokio::test]
+async fn the_database_refuses_a_row_naming_another_sites_patient() {
+    let Some(env) = env("appointments_keys", cheap_config()).await else {
+        return;
+    };
+    env.user("st-john", "jo", &[Role::FrontDesk]).await;
+    let jo = env.login("st-john", "jo").await;
+    let john_patient = patient(&env, &jo, "J-1").await;
+    // Written directly, past every handler check: the key itself refuses.
+    let refused = env
+        .owner
+        .execute(
+            "INSERT INTO appointments (id, tenant_id, patient_id, service, starts_at, ends_at,
+                 status, created_by)
+             VALUES (md5('x'), 'st-mary', $1, 's', now(), now() + interval '1 hour',
+                 'booked', 'u')",
+            &[&john_patient],
+        )
+        .await;
+    let err = refused.expect_err("another site's patient");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
+        "{err}"
+    );
+    env.done().await;
+}
