@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "staff messages with sealed text, per-reader receipts",
         sql: include_str!("../migrations/2006_staff_messages.sql"),
     },
+    Migration {
+        version: 2007,
+        name: "foreign keys that carry the tenant",
+        sql: include_str!("../migrations/2007_tenant_bound_keys.sql"),
+    },
 ];
 
 #[cfg(test)]

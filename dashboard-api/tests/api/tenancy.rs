@@ -185,3 +185,68 @@ async fn routes_never_show_another_tenants_rows() {
     assert!(items.iter().all(|e| e["tenant_id"] == "st-mary"), "{body}");
     env.done().await;
 }
+
+#[tokio::test]
+async fn keys_refuse_a_row_that_names_another_tenants_record() {
+    let Some(env) = env("rls_tenant_keys", cheap_config()).await else {
+        return;
+    };
+    env.user("st-john", "bob", &[Role::Nurse]).await;
+    let bob = env.login("st-john", "bob").await;
+    let (_, p) = env
+        .call(
+            Method::POST,
+            "/api/v1/patients",
+            Some(&bob),
+            Some(serde_json::json!({"mrn": "J-7", "name": "Jo", "birth_date": "1970-07-07"})),
+        )
+        .await;
+    let john_patient = p["id"].as_str().unwrap().to_owned();
+    let john_user: String = env
+        .owner
+        .query_one("SELECT id FROM users WHERE username = 'bob'", &[])
+        .await
+        .unwrap()
+        .get(0);
+
+    // As the API role of St Mary, past every handler: row-level security
+    // lets St Mary write its own rows, and the keys refuse the ones that
+    // name St John's patient or user.
+    let mut conn = env.core.pool.get().await.unwrap();
+    let tx = begin_tenant(conn.client(), &tenant("st-mary"))
+        .await
+        .unwrap();
+    let admitted = tx
+        .execute(
+            "INSERT INTO admissions (id, tenant_id, patient_id, bed_id, admitted_at)
+             VALUES (md5('a'), 'st-mary', $1, 'bed-1', now())",
+            &[&john_patient],
+        )
+        .await;
+    let err = admitted.expect_err("an admission of another site's patient");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
+        "{err}"
+    );
+    drop(tx);
+    let tx = begin_tenant(conn.client(), &tenant("st-mary"))
+        .await
+        .unwrap();
+    let session = tx
+        .execute(
+            "INSERT INTO session_families (id, tenant_id, user_id, absolute_expires_at, mfa)
+             VALUES (md5('s'), 'st-mary', $1, now() + interval '1 hour', false)",
+            &[&john_user],
+        )
+        .await;
+    let err = session.expect_err("a session of another site's user");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
+        "{err}"
+    );
+    drop(tx);
+    drop(conn);
+    env.done().await;
+}
