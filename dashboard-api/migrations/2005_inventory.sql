@@ -61,22 +61,8 @@ CREATE TABLE inventory_movements (
 );
 CREATE INDEX inventory_movements_item ON inventory_movements (tenant_id, item_id, seq);
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['inventory_items', 'inventory_movements']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I
-                 USING (tenant_id = current_setting(''app.tenant_id'', true))
-                 WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))',
-            t);
-    END LOOP;
-END
-$$;
+SELECT isolate_by_tenant('inventory_items');
+SELECT isolate_by_tenant('inventory_movements');
 
 -- Items are changed and soft-deleted, never removed; the ledger is only
 -- appended to.

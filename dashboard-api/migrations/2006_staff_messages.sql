@@ -59,22 +59,8 @@ CREATE TABLE staff_message_reads (
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
 );
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['staff_messages', 'staff_message_reads']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I
-                 USING (tenant_id = current_setting(''app.tenant_id'', true))
-                 WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))',
-            t);
-    END LOOP;
-END
-$$;
+SELECT isolate_by_tenant('staff_messages');
+SELECT isolate_by_tenant('staff_message_reads');
 
 GRANT SELECT, INSERT ON staff_messages TO healthsphere_api;
 GRANT SELECT, INSERT ON staff_message_reads TO healthsphere_api;

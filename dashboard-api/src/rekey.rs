@@ -152,6 +152,31 @@ fn reseal(
     Ok((plain, again))
 }
 
+/// [`reseal`] under the PHI keys for each `(column, field)` of row `at`
+/// (table and id), whose contexts `context(id, field)` gives.
+fn reseal_phi(
+    at: (&'static str, &str),
+    row: &tokio_postgres::Row,
+    fields: &[(usize, &str)],
+    context: fn(&str, &str) -> String,
+    (old, new): (&ApiCore, &ApiCore),
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RekeyError> {
+    let (table, id) = at;
+    fields
+        .iter()
+        .map(|&(col, field)| {
+            let ctx = context(id, field);
+            reseal(
+                table,
+                id,
+                row.get(col),
+                |s| old.open_phi(s, &ctx).ok(),
+                |p| new.seal_phi(p, &ctx).ok(),
+            )
+        })
+        .collect()
+}
+
 async fn totp(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -200,17 +225,13 @@ async fn patients(
         .map_err(db("read patients"))?;
     for r in &rows {
         let id: String = r.get(0);
-        let mut fields = Vec::with_capacity(3);
-        for (col, field) in [(1, "mrn"), (2, "name"), (3, "birth_date")] {
-            let ctx = context(&id, field);
-            fields.push(reseal(
-                "patients",
-                &id,
-                r.get(col),
-                |s| old.open_phi(s, &ctx).ok(),
-                |p| new.seal_phi(p, &ctx).ok(),
-            )?);
-        }
+        let fields = reseal_phi(
+            ("patients", &id),
+            r,
+            &[(1, "mrn"), (2, "name"), (3, "birth_date")],
+            context,
+            (old, new),
+        )?;
         let mrn = String::from_utf8_lossy(&fields[0].0).into_owned();
         tx.execute(
             "UPDATE patients SET mrn_hash = $2, mrn_sealed = $3, name_sealed = $4,
@@ -245,17 +266,13 @@ async fn messages(
         .map_err(db("read staff messages"))?;
     for r in &rows {
         let id: String = r.get(0);
-        let mut fields = Vec::with_capacity(2);
-        for (col, field) in [(1, "subject"), (2, "body")] {
-            let ctx = context(&id, field);
-            fields.push(reseal(
-                "staff_messages",
-                &id,
-                r.get(col),
-                |s| old.open_phi(s, &ctx).ok(),
-                |p| new.seal_phi(p, &ctx).ok(),
-            )?);
-        }
+        let fields = reseal_phi(
+            ("staff_messages", &id),
+            r,
+            &[(1, "subject"), (2, "body")],
+            context,
+            (old, new),
+        )?;
         tx.execute(
             "UPDATE staff_messages SET subject_sealed = $2, body_sealed = $3 WHERE id = $1",
             &[&id, &fields[0].1, &fields[1].1],

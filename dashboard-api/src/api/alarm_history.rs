@@ -125,14 +125,7 @@ fn check(q: &HistoryQuery) -> Result<Checked, ApiError> {
             );
         }
     }
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => DEFAULT_PAGE,
-        Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 500");
-            0
-        }
-    };
+    let limit = f.limit(q.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE);
     let after = q.cursor.as_deref().and_then(|c| {
         let d = decode_cursor(c);
         if d.is_none() {

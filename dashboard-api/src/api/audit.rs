@@ -72,14 +72,7 @@ pub(crate) fn page_params(
             seq
         }
     };
-    let limit = match limit.map(str::parse::<i64>) {
-        None => DEFAULT_PAGE,
-        Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 200");
-            0
-        }
-    };
+    let limit = f.limit(limit, DEFAULT_PAGE, MAX_PAGE);
     f.finish()?;
     Ok((before, limit))
 }

@@ -105,14 +105,7 @@ fn page(f: &mut Fields, cursor: Option<&str>, limit: Option<&str>) -> Page {
         }
         d
     });
-    let limit = match limit.map(str::parse::<i64>) {
-        None => DEFAULT_PAGE,
-        Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 100");
-            0
-        }
-    };
+    let limit = f.limit(limit, DEFAULT_PAGE, MAX_PAGE);
     Page {
         after,
         limit,

@@ -52,6 +52,18 @@ impl Fields {
         });
     }
 
+    /// A page size: `default` when absent, else an integer from 1 to `max`.
+    pub(crate) fn limit(&mut self, v: Option<&str>, default: i64, max: i64) -> i64 {
+        match v.map(str::parse::<i64>) {
+            None => default,
+            Some(Ok(n)) if (1..=max).contains(&n) => n,
+            Some(_) => {
+                self.bad("limit", &format!("must be an integer from 1 to {max}"));
+                0
+            }
+        }
+    }
+
     /// A required string, trimmed of nothing, between `min` and `max` bytes.
     pub(crate) fn text(
         &mut self,

@@ -208,14 +208,7 @@ pub async fn list(
         }
         ok
     });
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => 50,
-        Some(Ok(n)) if (1..=100).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 100");
-            0
-        }
-    };
+    let limit = f.limit(q.limit.as_deref(), 50, 100);
     if q.mrn.as_deref().is_some_and(|m| !super::is_identifier(m)) {
         f.bad(
             "mrn",

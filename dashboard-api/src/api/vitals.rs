@@ -364,14 +364,7 @@ async fn range_in(
     let mut f = Fields::default();
     scope.check_id(&mut f)?;
     let r = parse_range(&mut f, &q);
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => 1000,
-        Some(Ok(n)) if (1..=MAX_RAW_PAGE).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 5000");
-            0
-        }
-    };
+    let limit = f.limit(q.limit.as_deref(), 1000, MAX_RAW_PAGE);
     let after = match q.after.as_deref().map(parse_rfc3339) {
         None => None,
         Some(None) => {

@@ -286,14 +286,7 @@ pub async fn list(
     if matches!(after, Some(None)) {
         f.bad("cursor", "is not a cursor this API issued");
     }
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => 50,
-        Some(Ok(n)) if (1..=200).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 200");
-            0
-        }
-    };
+    let limit = f.limit(q.limit.as_deref(), 50, 200);
     f.finish()?;
     let (after_start, after_id) = after.flatten().unzip();
     let core = core(&state)?;

@@ -139,14 +139,7 @@ pub async fn list(
         }
         ok
     });
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => 50,
-        Some(Ok(n)) if (1..=200).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 200");
-            0
-        }
-    };
+    let limit = f.limit(q.limit.as_deref(), 50, 200);
     if q.location
         .as_deref()
         .is_some_and(|l| !crate::api::is_identifier(l))

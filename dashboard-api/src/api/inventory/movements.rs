@@ -352,14 +352,7 @@ pub async fn list(
         }
         n
     });
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => 50,
-        Some(Ok(n)) if (1..=200).contains(&n) => n,
-        Some(_) => {
-            f.bad("limit", "must be an integer from 1 to 200");
-            0
-        }
-    };
+    let limit = f.limit(q.limit.as_deref(), 50, 200);
     f.finish()?;
     let core = core(&state)?;
     let mut conn = core.pool.get().await?;
