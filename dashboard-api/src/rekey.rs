@@ -136,6 +136,9 @@ pub async fn rekey(
     Ok(report)
 }
 
+/// A value's plain text and its new sealed form.
+type Resealed = (Vec<u8>, Vec<u8>);
+
 /// Opens `sealed` with `open` and seals it again with `seal`.
 fn reseal(
     table: &'static str,
@@ -143,7 +146,7 @@ fn reseal(
     sealed: &[u8],
     open: impl Fn(&[u8]) -> Option<Vec<u8>>,
     seal: impl Fn(&[u8]) -> Option<Vec<u8>>,
-) -> Result<(Vec<u8>, Vec<u8>), RekeyError> {
+) -> Result<Resealed, RekeyError> {
     let plain = open(sealed).ok_or_else(|| RekeyError::DoesNotOpen {
         table,
         id: id.to_owned(),
@@ -160,7 +163,7 @@ fn reseal_phi(
     fields: &[(usize, &str)],
     context: fn(&str, &str) -> String,
     (old, new): (&ApiCore, &ApiCore),
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RekeyError> {
+) -> Result<Vec<Resealed>, RekeyError> {
     let (table, id) = at;
     fields
         .iter()
