@@ -23,6 +23,7 @@
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;
+pub mod retention;
 pub mod sample;
 pub mod schema;
 pub mod spool;

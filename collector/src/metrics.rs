@@ -35,6 +35,8 @@ pub struct CollectorMetrics {
     pub write_errors: IntCounter,
     /// 1 while the writer has a working database connection.
     pub db_up: IntGauge,
+    /// Chunks of raw vitals dropped by the retention job.
+    pub retention_chunks_dropped: IntCounter,
 }
 
 impl CollectorMetrics {
@@ -99,6 +101,10 @@ impl CollectorMetrics {
                 "Failed batch writes; each is retried",
             )?,
             db_up: IntGauge::new("collector_db_up", "1 while the writer is connected")?,
+            retention_chunks_dropped: IntCounter::new(
+                "collector_retention_chunks_dropped_total",
+                "Chunks of raw vitals dropped because they passed the retention period",
+            )?,
         };
         registry.register(Box::new(m.samples_accepted.clone()))?;
         registry.register(Box::new(m.samples_rejected.clone()))?;
@@ -113,6 +119,7 @@ impl CollectorMetrics {
         registry.register(Box::new(m.write_duration.clone()))?;
         registry.register(Box::new(m.write_errors.clone()))?;
         registry.register(Box::new(m.db_up.clone()))?;
+        registry.register(Box::new(m.retention_chunks_dropped.clone()))?;
         Ok(m)
     }
 

@@ -250,6 +250,18 @@ async fn start_database(
         }
         Err(ref e) => warn!(error = %e, "Database unreachable at start; spooling until it answers"),
     }
+    if let Some(days) = db.retention_days {
+        info!(
+            keep_days = days,
+            "Raw vitals past the retention period are dropped hourly"
+        );
+        tokio::spawn(collector::retention::run(
+            url.clone(),
+            days,
+            metrics.clone(),
+            shutdown.clone(),
+        ));
+    }
     let writer = Writer::new(writer_config(db), Arc::clone(spool), metrics.clone());
     let mut backoff = Backoff::new(
         Duration::from_millis(db.retry_initial_ms),

@@ -7,6 +7,7 @@
 mod ingest_db;
 mod modbus;
 mod outage;
+mod retention;
 mod serial;
 mod spool_full;
 mod stack;

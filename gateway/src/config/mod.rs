@@ -187,6 +187,11 @@ pub struct DatabaseSection {
     /// is left stays in the spool for the next start. Default 10 s.
     #[serde(default = "defaults::shutdown_flush_ms")]
     pub shutdown_flush_ms: u64,
+    /// Raw vitals older than this many days are dropped, a day-long chunk
+    /// at a time, by an hourly job (see `collector::retention`). Absent:
+    /// everything is kept.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 /// `[api]`
@@ -295,6 +300,7 @@ impl DatabaseSection {
             retry_max_ms: defaults::retry_max_ms(),
             connect_timeout_ms: defaults::connect_timeout_ms(),
             shutdown_flush_ms: defaults::shutdown_flush_ms(),
+            retention_days: None,
         }
     }
 }

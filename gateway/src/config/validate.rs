@@ -66,6 +66,12 @@ pub(super) fn check(c: &GatewayConfig, problems: &mut Vec<Problem>) {
                 bad(key, "must be at least 1".into());
             }
         }
+        if db.retention_days == Some(0) {
+            bad(
+                "database.retention_days",
+                "must be at least 1 (leave it out to keep everything)".into(),
+            );
+        }
         if db.retry_max_ms < db.retry_initial_ms {
             bad(
                 "database.retry_max_ms",

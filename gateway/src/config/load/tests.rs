@@ -78,7 +78,7 @@ fn semantic_problems_are_all_reported_together() {
         .replace("dir = ", "segment_bytes = 100\ndir = ")
         .replace(
             "[database]",
-            "[database]\nretry_initial_ms = 5000\nretry_max_ms = 10",
+            "[database]\nretry_initial_ms = 5000\nretry_max_ms = 10\nretention_days = 0",
         )
         .replace("bed_id = \"bed-1\"", "bed_id = \"bed 1\"")
         + "\n[[simulator]]\ndevice_id = \"sim-1\"\nbed_id = \"bed-2\"\n";
@@ -89,6 +89,7 @@ fn semantic_problems_are_all_reported_together() {
         [
             "site.tenant_id",
             "spool.segment_bytes",
+            "database.retention_days",
             "database.retry_max_ms",
             "simulator[0].bed_id",
             "simulator[1].device_id",
