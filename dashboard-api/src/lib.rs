@@ -58,6 +58,7 @@ pub mod openapi;
 pub mod problem;
 pub mod rekey;
 pub mod roles;
+pub mod route_table;
 pub mod routes;
 pub mod schema;
 pub mod state;

@@ -52,6 +52,18 @@ impl Fields {
         });
     }
 
+    /// A cursor that is the id (32 hex digits) of the last item of a page.
+    pub(crate) fn id_cursor(&mut self, v: Option<String>) -> Option<String> {
+        let ok = |c: &String| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit());
+        match v {
+            Some(c) if !ok(&c) => {
+                self.bad("cursor", "is not a cursor this API issued");
+                None
+            }
+            v => v,
+        }
+    }
+
     /// A page size: `default` when absent, else an integer from 1 to `max`.
     pub(crate) fn limit(&mut self, v: Option<&str>, default: i64, max: i64) -> i64 {
         match v.map(str::parse::<i64>) {

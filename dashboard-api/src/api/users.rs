@@ -115,13 +115,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::malformed(e.body_text()))?;
     let mut f = Fields::default();
-    let after = q.cursor.filter(|c| {
-        let ok = c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit());
-        if !ok {
-            f.bad("cursor", "is not a cursor this API issued");
-        }
-        ok
-    });
+    let after = f.id_cursor(q.cursor);
     let limit = f.limit(q.limit.as_deref(), 50, 200);
     f.finish()?;
     let core = core(&state)?;

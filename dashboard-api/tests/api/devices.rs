@@ -250,8 +250,15 @@ async fn upload_writes_the_site_folder_is_audited_and_applies_at_reload() {
         "{before:?}"
     );
 
-    // Names that would leave the folder, and invalid profiles, write nothing.
-    for name in ["../escape.toml", "/tmp/x.toml", ".hidden.toml", "x.txt"] {
+    // Names that would leave the folder (a parent step, an absolute path),
+    // a hidden file, a file that is not TOML, and invalid profiles: nothing
+    // is written.
+    for name in [
+        "../escape.toml",
+        "/absolute/x.toml",
+        ".hidden.toml",
+        "x.txt",
+    ] {
         let (status, body) = upload(&env, &engineer, name, FRIDGE).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
         assert_eq!(fields(&body), ["file_name"], "{body}");

@@ -9,6 +9,7 @@ mod census;
 mod devices;
 mod fhir;
 mod inventory;
+mod inventory_live;
 mod live;
 mod matrix;
 mod messages;

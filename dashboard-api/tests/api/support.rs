@@ -297,6 +297,34 @@ pub(crate) async fn call_with(
     body: Option<Value>,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value) {
+    let (status, _, json) = request(router, method, uri, token, body, headers).await;
+    (status, json)
+}
+
+/// One request to the router with a bearer token and an optional
+/// `If-Match`; the status, the `ETag` and the body.
+pub(crate) async fn send(
+    env: &Env,
+    method: Method,
+    uri: &str,
+    token: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value) {
+    let headers: Vec<(&str, &str)> = if_match.map(|t| ("if-match", t)).into_iter().collect();
+    let (status, h, json) = request(&env.router, method, uri, Some(token), body, &headers).await;
+    let tag = h.get(header::ETAG).map(|v| v.to_str().unwrap().to_owned());
+    (status, tag, json)
+}
+
+async fn request(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -317,7 +345,8 @@ pub(crate) async fn call_with(
         .await
         .unwrap();
     let status = res.status();
+    let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, json)
+    (status, headers, json)
 }

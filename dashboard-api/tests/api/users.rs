@@ -1,55 +1,11 @@
 //! User administration: ETag and If-Match, 412 on a stale write, soft
 //! delete with 410 afterwards, audited role changes, tenant isolation.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use dashboard_api::roles::Role;
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
-use tower::ServiceExt;
+use serde_json::json;
 
-use crate::support::{cheap_config, code, env, Env};
-
-async fn send(
-    env: &Env,
-    method: Method,
-    uri: &str,
-    token: &str,
-    if_match: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Option<String>, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    if let Some(tag) = if_match {
-        req = req.header(header::IF_MATCH, tag);
-    }
-    let body = match body {
-        Some(v) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let res = env
-        .router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let tag = res
-        .headers()
-        .get(header::ETAG)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        tag,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use crate::support::{cheap_config, code, env, send};
 
 #[tokio::test]
 async fn etags_guard_changes_and_deleted_users_are_gone() {

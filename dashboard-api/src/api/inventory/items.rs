@@ -132,13 +132,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::malformed(e.body_text()))?;
     let mut f = Fields::default();
-    let after = q.cursor.filter(|c| {
-        let ok = valid_id(c).is_ok();
-        if !ok {
-            f.bad("cursor", "is not a cursor this API issued");
-        }
-        ok
-    });
+    let after = f.id_cursor(q.cursor);
     let limit = f.limit(q.limit.as_deref(), 50, 200);
     if q.location
         .as_deref()
